@@ -1,0 +1,157 @@
+"""ACI's validation rules, in one place.
+
+Both sides use these: the client library (`spec.py`, the form, the magics) checks them before any
+request, and the emulator enforces them the way ACI does. Sources are in
+`shared/reference/aci-rest-behaviour.md` section 6.
+
+Each ``check_*`` function returns ``None`` when the value is fine, or a short human message
+("must be 1-63 lowercase letters, digits or hyphens") that callers prefix with the field name.
+"""
+
+from __future__ import annotations
+
+import re
+
+# -- names ---------------------------------------------------------------------------------------
+# Container group: 1-63, lowercase letters, digits, hyphens; no leading/trailing/double hyphen.
+GROUP_NAME_RE = re.compile(r"^(?!-)(?!.*--)[a-z0-9-]{1,63}(?<!-)$")
+# Container: ACI's own message quotes this regex, 63 chars max.
+CONTAINER_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# DNS name label: 5-63, letters/digits/hyphens, first a letter, last a letter or digit (case-insensitive).
+DNS_LABEL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{3,61}[a-zA-Z0-9]$")
+# Environment variable: 1-63, alphanumeric and '_', '_' not first or last.
+ENV_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_]{0,61}[A-Za-z0-9])?$")
+# Volume: 5-63 lowercase, hyphens not first/last, no double hyphen.
+VOLUME_NAME_RE = re.compile(r"^(?!-)(?!.*--)[a-z0-9-]{5,63}(?<!-)$")
+# Resource group (ARM): 1-90 of letters, digits, '_', '-', '.', '(', ')'; not ending in '.'.
+RESOURCE_GROUP_RE = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+
+# -- limits --------------------------------------------------------------------------------------
+MAX_GROUP_CPU = 4.0
+MAX_GROUP_MEMORY_GB = 16.0
+MAX_CONTAINERS_PER_GROUP = 60
+MAX_VOLUMES_PER_GROUP = 20
+MAX_PORTS_PER_IP = 5
+MIN_PORT, MAX_PORT = 1, 65535
+
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+OS_TYPES = ("Linux", "Windows")
+IP_ADDRESS_TYPES = ("Public", "Private")
+PROTOCOLS = ("TCP", "UDP")
+
+DEFAULT_CPU = 1.0
+DEFAULT_MEMORY_GB = 1.5
+DEFAULT_LOCATION = "eastus"
+
+
+def canonical_choice(value: str, choices: tuple[str, ...]) -> str | None:
+    """The canonical spelling of ``value`` among ``choices`` (case-insensitive), or None."""
+    for choice in choices:
+        if choice.lower() == str(value).lower():
+            return choice
+    return None
+
+
+def check_group_name(name: str) -> str | None:
+    if not name:
+        return "is required"
+    if len(name) > 63:
+        return f"'{name}' is {len(name)} characters long; the limit is 63"
+    if not GROUP_NAME_RE.match(name):
+        return (
+            f"'{name}' is invalid: use lowercase letters, digits and single hyphens, "
+            "not starting or ending with a hyphen"
+        )
+    return None
+
+
+def check_container_name(name: str) -> str | None:
+    if not name:
+        return "is required"
+    if len(name) > 63 or not CONTAINER_NAME_RE.match(name):
+        return (
+            f"'{name}' is invalid: at most 63 lowercase letters, digits or hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return None
+
+
+def check_dns_label(label: str) -> str | None:
+    if not DNS_LABEL_RE.match(label or ""):
+        return (
+            f"'{label}' is invalid: 5-63 letters, digits or hyphens, starting with a letter "
+            "and ending with a letter or digit"
+        )
+    return None
+
+
+def check_env_name(name: str) -> str | None:
+    if not name:
+        return "is required"
+    if not ENV_NAME_RE.match(name):
+        return (
+            f"'{name}' is invalid: 1-63 letters, digits or underscores, "
+            "not starting or ending with an underscore"
+        )
+    return None
+
+
+def check_volume_name(name: str) -> str | None:
+    if not VOLUME_NAME_RE.match(name or ""):
+        return f"'{name}' is invalid: 5-63 lowercase letters, digits or single hyphens"
+    return None
+
+
+def check_resource_group_name(name: str) -> str | None:
+    if not name:
+        return "is required"
+    if not RESOURCE_GROUP_RE.match(name):
+        return (
+            f"'{name}' is invalid: 1-90 letters, digits, underscores, hyphens, periods or "
+            "parentheses, not ending in a period"
+        )
+    return None
+
+
+def check_port(port: object) -> str | None:
+    if isinstance(port, bool):
+        return f"'{port}' is not a port number"
+    try:
+        value = int(str(port))
+    except (TypeError, ValueError):
+        return f"'{port}' is not a port number"
+    if str(value) != str(port).strip() and not isinstance(port, int):
+        return f"'{port}' is not a port number"
+    if not MIN_PORT <= value <= MAX_PORT:
+        return f"{value} is out of range {MIN_PORT}-{MAX_PORT}"
+    return None
+
+
+def check_cpu(cpu: object) -> str | None:
+    number = _positive_number(cpu)
+    if number is None:
+        return f"'{cpu}' must be a positive number of cores"
+    if number > MAX_GROUP_CPU:
+        return f"{number:g} cores is more than the {MAX_GROUP_CPU:g} a container group may have"
+    return None
+
+
+def check_memory_gb(memory: object) -> str | None:
+    number = _positive_number(memory)
+    if number is None:
+        return f"'{memory}' must be a positive number of GB"
+    if number > MAX_GROUP_MEMORY_GB:
+        return f"{number:g} GB is more than the {MAX_GROUP_MEMORY_GB:g} GB a container group may have"
+    return None
+
+
+def _positive_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return None
+    if number != number or number <= 0 or number == float("inf"):
+        return None
+    return number
