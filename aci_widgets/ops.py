@@ -1,0 +1,445 @@
+"""The operations a session offers: list, get, create, run a task, logs, follow, lifecycle, delete.
+
+Every call goes through the session's real SDK clients. Two paths:
+- SDK operations (``begin_create_or_update``, ``begin_delete``, ``begin_start`` ...) where the SDK's
+  long-running-operation handling is the point;
+- raw JSON through the same client's pipeline (``ci._send_request``: same auth, retries, TLS) where the
+  SDK's model layer would cost ~1.2 ms a group (list, live state, get): frames are built from the JSON.
+
+Errors from azure-core become the one-line errors of ``errors.py``, with secrets scrubbed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets as _random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import (
+    AciError,
+    AuthenticationFailed,
+    BackendUnavailable,
+    InvalidInput,
+    NotFound,
+    OperationFailed,
+)
+from .logtail import LogCursor
+from .results import TERMINAL_GROUP_STATES, CreateHandle, GroupDetails, Progress, ProgressCallback, TaskResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .session import Tuning
+    from .spec import GroupSpec
+
+CI_API_VERSION = "2023-05-01"
+PROVIDER = "providers/Microsoft.ContainerInstance/containerGroups"
+
+
+class GroupOperations:
+    """Mixed into :class:`~aci_widgets.session.Session`; see there for the attributes."""
+
+    ci: Any
+    rm: Any
+    backend: str
+    subscription_id: str
+    resource_group: str | None
+    location: str | None
+    tuning: Tuning
+
+    def notify(self, message: str) -> None:  # replaced per instance by Session
+        print(message)
+
+    def secret_values(self) -> tuple[str, ...]:
+        return ()
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _rg(self, resource_group: str | None) -> str:
+        chosen = resource_group or self.resource_group
+        if not chosen:
+            raise InvalidInput({
+                "resource_group": "none given: pass resource_group=, use -g, or set "
+                "%config AciMagics.resource_group"
+            })
+        return chosen
+
+    def _group_path(self, resource_group: str, name: str) -> str:
+        return (f"/subscriptions/{quote(self.subscription_id, safe='')}/resourceGroups/"
+                f"{quote(resource_group, safe='')}/{PROVIDER}/{quote(name, safe='')}")
+
+    @contextlib.contextmanager
+    def _azure_errors(self, what: str) -> Iterator[None]:
+        """Turn azure-core exceptions into one-line library errors, secrets scrubbed."""
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+        )
+
+        try:
+            yield
+        except AciError:
+            raise
+        except ResourceNotFoundError as exc:
+            raise NotFound(self._scrub(_arm_message(exc))) from None
+        except ClientAuthenticationError as exc:
+            raise AuthenticationFailed(self._scrub(f"{what}: authentication failed: {_arm_message(exc)}")) from None
+        except HttpResponseError as exc:
+            code = getattr(getattr(exc, "error", None), "code", None)
+            raise OperationFailed(self._scrub(_arm_message(exc)), code=code,
+                                  status_code=exc.status_code) from None
+        except ServiceRequestError as exc:
+            raise BackendUnavailable(self._scrub(f"{what}: cannot reach the service: {_first_line(str(exc))}")) \
+                from None
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secret_values():
+            text = text.replace(secret, "********")
+        return text
+
+    def _send_json(self, method: str, path: str, *, query: Mapping[str, Any] | None = None) -> Any:
+        """A raw ARM request through the SDK client's pipeline; the parsed JSON body (or None)."""
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        params = {"api-version": CI_API_VERSION, **(query or {})}
+        response = self.ci._send_request(HttpRequest(method, path, params=params))
+        if response.status_code >= 400:
+            # The same exception types the generated operations raise, parsed from the ARM envelope.
+            error_type = {404: ResourceNotFoundError, 401: ClientAuthenticationError}.get(
+                response.status_code, HttpResponseError)
+            raise error_type(response=response, error_format=ARMErrorFormat)
+        return response.json() if response.text() else None
+
+    # -- list / get ---------------------------------------------------------------------------------
+    def list_group_json(self, resource_group: str | None = None, *, all_groups: bool = False) -> list[dict]:
+        """The raw list JSON (no instance views: the list API has none), following ``nextLink``."""
+        rg = None if all_groups else (resource_group or self.resource_group)
+        base = f"/subscriptions/{quote(self.subscription_id, safe='')}"
+        path = f"{base}/resourceGroups/{quote(rg, safe='')}/{PROVIDER}" if rg else f"{base}/{PROVIDER}"
+        groups: list[dict] = []
+        with self._azure_errors(f"list container groups in {rg or 'the subscription'}"):
+            page = self._send_json("GET", path)
+            while True:
+                groups.extend(page.get("value") or [])
+                next_link = page.get("nextLink")
+                if not next_link:
+                    break
+                page = self._follow_next_link(next_link)
+        return groups
+
+    def _follow_next_link(self, next_link: str) -> dict:
+        from azure.core.rest import HttpRequest
+
+        # nextLink carries its own query (skip token, api-version); send it as it is.
+        response = self.ci._send_request(HttpRequest("GET", next_link))
+        response.raise_for_status()
+        return response.json()
+
+    def list_groups(self, resource_group: str | None = None, *, live: bool = False,
+                    all_groups: bool = False) -> pd.DataFrame:
+        """Container groups as a DataFrame (the brief's list columns).
+
+        ``state`` is empty unless ``live=True``, which fills it with bounded parallel gets: the list API
+        carries no instance view, so a list alone never knows whether a group runs.
+        """
+        from .frames import list_frame
+
+        groups = self.list_group_json(resource_group, all_groups=all_groups)
+        states = self.live_states(groups) if live else None
+        return list_frame(groups, live_states=states)
+
+    def live_states(self, groups: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """``{group id: instance-view state}`` with at most ``tuning.max_parallel_gets`` gets in flight."""
+        def state_of(group: Mapping[str, Any]) -> tuple[str, str]:
+            try:
+                body = self._send_json("GET", str(group["id"]))
+            except Exception:  # noqa: BLE001 - a group deleted meanwhile, or a transient error: show it as unknown
+                return str(group["id"]), ""
+            return str(group["id"]), str(((body.get("properties") or {}).get("instanceView") or {})
+                                         .get("state", ""))
+
+        if not groups:
+            return {}
+        workers = max(1, min(self.tuning.max_parallel_gets, len(groups)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aci-live") as pool:
+            return dict(pool.map(state_of, groups))
+
+    def get_group_json(self, name: str, resource_group: str | None = None) -> dict:
+        rg = self._rg(resource_group)
+        with self._azure_errors(f"get {name}"):
+            return self._send_json("GET", self._group_path(rg, name))
+
+    def get_group(self, name: str, resource_group: str | None = None) -> GroupDetails:
+        """One GET: properties, per-container instance views and events."""
+        return GroupDetails(self.get_group_json(name, resource_group))
+
+    # -- create / run -------------------------------------------------------------------------------
+    def create_group(self, spec: GroupSpec, *, wait: bool = True, resource_group: str | None = None,
+                     progress: ProgressCallback | None = None,
+                     timeout: float | None = None) -> GroupDetails | CreateHandle:
+        """Validate ``spec`` (no request if it is invalid), create it, and by default wait for it."""
+        spec.validate()
+        rg = self._rg(resource_group or spec.resource_group)
+        if self.backend == "local":
+            self.ensure_resource_group(rg)
+        body = spec.to_arm(location_default=self.location or "eastus")
+        with self._azure_errors(f"create {spec.name}"):
+            poller = self.ci.container_groups.begin_create_or_update(
+                rg, spec.name, json.dumps(body).encode("utf-8"), content_type="application/json")
+        handle = CreateHandle(self, spec.name, rg, poller)
+        if not wait:
+            return handle
+        return self._finish_create(handle, timeout=timeout, progress=progress)
+
+    def _finish_create(self, handle: CreateHandle, *, timeout: float | None,
+                       progress: ProgressCallback | None) -> GroupDetails:
+        tick = max(0.05, min(1.0, self.tuning.poll_interval or 0.2))
+        deadline = None if timeout is None else handle.started + timeout
+        with self._azure_errors(f"create {handle.name}"):
+            while not handle.poller.done():
+                if deadline is not None and time.monotonic() > deadline:
+                    raise OperationFailed(f"create {handle.name} still {handle.status()} after {timeout:g} s; "
+                                          "it goes on in the service")
+                handle.poller.wait(tick)
+                if progress is not None:
+                    progress(Progress("create", handle.name, time.monotonic() - handle.started, handle.status()))
+            handle.poller.result()
+        details = self.get_group(handle.name, handle.resource_group)
+        if progress is not None:
+            status = f"provisioning {details.provisioning_state}, state {details.state or '-'}"
+            progress(Progress("create", handle.name, time.monotonic() - handle.started, status, done=True))
+        if details.provisioning_state == "Failed":
+            raise OperationFailed(f"{handle.name} failed to provision: {_last_warning(details.json)}",
+                                  code="ProvisioningFailed")
+        return details
+
+    def run_task(
+        self,
+        image: str,
+        *,
+        name: str | None = None,
+        command: Sequence[str] | str | None = None,
+        env: Mapping[str, str] | None = None,
+        secure_env: Mapping[str, str] | None = None,
+        cpu: float = 1.0,
+        memory_gb: float = 1.5,
+        resource_group: str | None = None,
+        timeout: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> TaskResult:
+        """Run a task group (restart policy ``Never``), wait for it to end, return exit codes and logs."""
+        from .spec import GroupSpec, command_from_line
+
+        if isinstance(command, str):
+            command = command_from_line(command)
+        spec = GroupSpec.single(
+            name or task_name(image), image, cpu=cpu, memory_gb=memory_gb,
+            command=list(command) if command else None, env=dict(env or {}),
+            secure_env=dict(secure_env or {}), restart_policy="Never",
+        )
+        started = time.monotonic()
+        details = self.create_group(spec, resource_group=resource_group, progress=progress, timeout=timeout)
+        assert isinstance(details, GroupDetails)
+        rg = details.resource_group or self._rg(resource_group)
+        timed_out = False
+        while details.state not in TERMINAL_GROUP_STATES:
+            if timeout is not None and time.monotonic() - started > timeout:
+                timed_out = True
+                break
+            time.sleep(max(0.05, self.tuning.poll_interval))
+            details = self.get_group(spec.name, rg)
+            if progress is not None:
+                progress(Progress("run", spec.name, time.monotonic() - started, details.state or "Pending"))
+        logs = {c: self.logs(spec.name, c, resource_group=rg) for c in details.containers}
+        result = TaskResult(details, logs, time.monotonic() - started, timed_out=timed_out)
+        if progress is not None:
+            progress(Progress("run", spec.name, result.elapsed, result.state, done=True))
+        return result
+
+    # -- logs -----------------------------------------------------------------------------------------
+    def logs(self, name: str, container: str | None = None, *, resource_group: str | None = None,
+             tail: int | None = None, timestamps: bool = False) -> str:
+        """A container's log (the first container by default). Empty until the container has started."""
+        rg = self._rg(resource_group)
+        if tail is not None and (isinstance(tail, bool) or int(tail) < 0):
+            raise InvalidInput({"tail": f"{tail!r} must be a whole number of lines, 0 or more"})
+        if container is None:
+            container = self._first_container(name, rg)
+        query: dict[str, Any] = {}
+        if tail is not None:
+            query["tail"] = int(tail)
+        if timestamps:
+            query["timestamps"] = "true"
+        path = f"{self._group_path(rg, name)}/containers/{quote(container, safe='')}/logs"
+        try:
+            with self._azure_errors(f"logs of {name}/{container}"):
+                body = self._send_json("GET", path, query=query)
+        except NotFound as exc:
+            if "ContainerLogNotAvailable" in str(exc) or "not available yet" in str(exc):
+                return ""
+            raise
+        return self._scrub(str((body or {}).get("content") or ""))
+
+    def _first_container(self, name: str, rg: str) -> str:
+        containers = self.get_group(name, rg).containers
+        if not containers:
+            raise NotFound(f"container group '{name}' has no containers")
+        return containers[0]
+
+    def follow_logs(self, name: str, container: str | None = None, *, resource_group: str | None = None,
+                    interval: float | None = None, timeout: float | None = None,
+                    stop: threading.Event | None = None) -> Iterator[str]:
+        """Yield new log lines as they appear; end when the container or group terminates.
+
+        Bounded polling (one get and one logs request per round, ``interval`` apart). Only new lines are
+        yielded; if the log shrinks (the container restarted) a marker line says so and the new run follows.
+        """
+        rg = self._rg(resource_group)
+        group = self.get_group(name, rg)
+        container = container or (group.containers[0] if group.containers else None)
+        if container is None or container not in group.containers:
+            raise NotFound(f"The container '{container}' does not exist in container group '{name}'.")
+        pause = interval if interval is not None else (0.25 if self.backend == "local" else 2.0)
+        cursor = LogCursor()
+        started = time.monotonic()
+        while True:
+            finished = _container_finished(group.json, container)
+            yield from cursor.advance(self.logs(name, container, resource_group=rg))
+            if finished:
+                yield from cursor.flush()
+                return
+            if timeout is not None and time.monotonic() - started >= timeout:
+                return
+            if stop is not None:
+                if stop.wait(pause):
+                    return
+            else:
+                time.sleep(pause)
+            group = self.get_group(name, rg)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self, name: str, *, resource_group: str | None = None) -> None:
+        rg = self._rg(resource_group)
+        with self._azure_errors(f"start {name}"):
+            self.ci.container_groups.begin_start(rg, name).result()
+
+    def stop(self, name: str, *, resource_group: str | None = None) -> None:
+        rg = self._rg(resource_group)
+        with self._azure_errors(f"stop {name}"):
+            self.ci.container_groups.stop(rg, name)
+
+    def restart(self, name: str, *, resource_group: str | None = None) -> None:
+        rg = self._rg(resource_group)
+        with self._azure_errors(f"restart {name}"):
+            self.ci.container_groups.begin_restart(rg, name).result()
+
+    def delete_groups(self, *names: str, resource_group: str | None = None) -> list[str]:
+        """Delete groups; returns the names deleted. Missing ones are reported after the others are gone."""
+        if not names:
+            raise InvalidInput({"names": "give at least one container group to delete"})
+        rg = self._rg(resource_group)
+        deleted: list[str] = []
+        missing: list[str] = []
+        for name in names:
+            with self._azure_errors(f"delete {name}"):
+                result = self.ci.container_groups.begin_delete(rg, name).result()
+            # ACI answers 204 (no body) for a group that does not exist.
+            (deleted if result is not None else missing).append(name)
+        if missing:
+            done = f" (deleted {', '.join(deleted)})" if deleted else ""
+            raise NotFound(f"no container group {', '.join(repr(m) for m in missing)} in resource group "
+                           f"'{rg}'{done}")
+        return deleted
+
+    # -- resource groups ------------------------------------------------------------------------------
+    def ensure_resource_group(self, name: str | None = None, location: str | None = None) -> str:
+        """Create the resource group if it does not exist yet; returns its name."""
+        rg = self._rg(name)
+        with self._azure_errors(f"resource group {rg}"):
+            if not self.rm.resource_groups.check_existence(rg):
+                self.rm.resource_groups.create_or_update(rg, {"location": location or self.location or "eastus"})
+        return rg
+
+    def delete_resource_group(self, name: str | None = None, *, wait: bool = True) -> None:
+        """Delete a resource group and every container group in it."""
+        rg = self._rg(name)
+        with self._azure_errors(f"delete resource group {rg}"):
+            poller = self.rm.resource_groups.begin_delete(rg)
+            if wait:
+                poller.result()
+
+    def list_resource_groups(self) -> list[str]:
+        with self._azure_errors("list resource groups"):
+            return [group.name for group in self.rm.resource_groups.list()]
+
+    # -- export ---------------------------------------------------------------------------------------
+    def export_group(self, name: str, resource_group: str | None = None) -> str:
+        """YAML that ``az container create --file`` and ``%%aci create`` accept."""
+        from .spec_io import export_group_yaml
+
+        return export_group_yaml(self.get_group_json(name, resource_group))
+
+
+# -- pure helpers ----------------------------------------------------------------------------------
+
+
+def task_name(image: str) -> str:
+    """A valid, fresh group name derived from an image: ``mcr.../aci-wordcount:latest`` -> ``aci-wordcount-3f9a1c``."""
+    base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0].lower()
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in base)
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    cleaned = cleaned.strip("-")[:50] or "task"
+    return f"{cleaned}-{_random.token_hex(3)}"
+
+
+def _container_finished(group_json: Mapping[str, Any], container: str) -> bool:
+    """Whether following this container's log can stop: the group ended, or the container ended for good."""
+    props = group_json.get("properties") or {}
+    if ((props.get("instanceView") or {}).get("state")) in TERMINAL_GROUP_STATES:
+        return True
+    policy = props.get("restartPolicy", "Always")
+    for item in props.get("containers", []):
+        if item.get("name") != container:
+            continue
+        current = ((item.get("properties") or {}).get("instanceView") or {}).get("currentState") or {}
+        if current.get("state") == "Terminated":
+            exit_code = current.get("exitCode")
+            return policy == "Never" or (policy == "OnFailure" and exit_code == 0)
+    return False
+
+
+def _last_warning(group_json: Mapping[str, Any]) -> str:
+    events: list[Mapping[str, Any]] = list((group_json.get("properties") or {}).get("instanceView", {})
+                                           .get("events", []))
+    for container in (group_json.get("properties") or {}).get("containers", []):
+        events.extend(((container.get("properties") or {}).get("instanceView") or {}).get("events", []))
+    warnings = [e for e in events if e.get("type") == "Warning"]
+    return str(warnings[-1].get("message")) if warnings else "see the group's events"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _arm_message(exc: Any) -> str:
+    """``(Code) message`` from an azure-core error, on one line."""
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None)
+    if message:
+        return " ".join(f"({code}) {message}".split()) if code else " ".join(str(message).split())
+    return _first_line(str(getattr(exc, "message", None) or exc))
+
+
+def names_in(items: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [str(item.get("name", "")) for item in items]

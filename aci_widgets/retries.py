@@ -1,0 +1,36 @@
+"""A retry policy that tells the user when it retries.
+
+azure-core already retries 429/5xx (and honours ``Retry-After``); a user staring at a silent cell for
+seconds deserves to know why. ``on_retry`` receives one line per retry; the session routes it to its
+``notify`` (a print in the magics, a status line in the widgets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.pipeline.policies import RetryPolicy
+
+
+class NotifyingRetryPolicy(RetryPolicy):
+    def __init__(self, on_retry: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_retry = on_retry
+
+    def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
+        if self.on_retry is not None:
+            attempt = len(settings.get("history", []))
+            why = "the connection failed"
+            if response is not None:
+                status = response.http_response.status_code
+                why = f"the service answered {status}"
+            method = url = ""
+            if response is not None:
+                method = response.http_request.method
+                url = response.http_request.url.split("?")[0].rsplit("/providers/", 1)[-1]
+            try:
+                self.on_retry(f"aci-widgets: {why} to {method} {url}; retrying (attempt {attempt + 1})".strip())
+            except Exception:  # noqa: BLE001, S110 - a notice must never break the request
+                pass
+        super().sleep(settings, transport, response)

@@ -1,0 +1,270 @@
+"""Sessions: which backend we talk to, with which credential, and the defaults a user set.
+
+``connect()`` picks a backend and builds the two real SDK clients (Container Instance and Resource
+Management). Every operation in ``ops.py`` goes through those clients, whatever the backend:
+
+- ``azure`` with an auth file (``auth_file=`` or ``AZURE_AUTH_LOCATION``): credential, authority and ARM
+  endpoint all from the file;
+- ``azure`` with ``DefaultAzureCredential`` and ``AZURE_SUBSCRIPTION_ID``;
+- ``clients=(ci, rm)`` the user already built, as the seed sample builds them;
+- ``local``: the emulator, started on demand, reached through its own auth file like any Azure Stack.
+
+``auto`` takes the first that is configured, in that order, and says which it chose.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .credentials import AuthFile, read_auth_file
+from .errors import ConfigurationError
+from .ops import GroupOperations
+from .retries import NotifyingRetryPolicy
+
+BACKENDS = ("auto", "local", "azure")
+Notify = Callable[[str], None]
+
+
+def _print_notice(message: str) -> None:
+    print(message, file=sys.stdout, flush=True)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Polling and retry settings. Azure's SDK defaults (30 s polls) are far too slow for the emulator."""
+
+    poll_interval: float = 5.0
+    retry_total: int = 4
+    retry_backoff_factor: float = 0.8
+    max_parallel_gets: int = 16
+
+    @classmethod
+    def for_backend(cls, backend: str) -> Tuning:
+        if backend == "local":
+            return cls(poll_interval=0.05, retry_total=3, retry_backoff_factor=0.05)
+        return cls()
+
+
+class Session(GroupOperations):
+    """A connection to one backend, with default resource group and location.
+
+    Methods (in :class:`~aci_widgets.ops.GroupOperations`) take ``resource_group=`` to override the default.
+    """
+
+    def __init__(
+        self,
+        ci: Any,
+        rm: Any,
+        *,
+        backend: str,
+        subscription_id: str,
+        description: str,
+        resource_group: str | None = None,
+        location: str | None = None,
+        tuning: Tuning | None = None,
+        secrets: tuple[str, ...] = (),
+        notify: Notify | None = None,
+        retry_policy: NotifyingRetryPolicy | None = None,
+    ) -> None:
+        self.ci = ci
+        self.rm = rm
+        self.backend = backend
+        self.subscription_id = subscription_id
+        self.description = description
+        self.resource_group = resource_group
+        self.location = location
+        self.tuning = tuning or Tuning.for_backend(backend)
+        self._secrets = tuple(s for s in secrets if s)
+        self.notify: Notify = notify or _print_notice
+        if retry_policy is not None:
+            retry_policy.on_retry = lambda message: self.notify(message)
+
+    def __repr__(self) -> str:
+        return (
+            f"<aci_widgets.Session {self.description}; resource_group={self.resource_group!r} "
+            f"location={self.location!r}>"
+        )
+
+    def whoami(self) -> dict[str, str | None]:
+        return {
+            "backend": self.backend,
+            "endpoint": self.description,
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "location": self.location,
+        }
+
+    def secret_values(self) -> tuple[str, ...]:
+        return self._secrets
+
+
+# -- building clients ------------------------------------------------------------------------------
+
+
+def _build_clients(credential: Any, subscription_id: str, *, base_url: str, verify: bool | str,
+                   tuning: Tuning, retry_policy: NotifyingRetryPolicy) -> tuple[Any, Any]:
+    from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    scope = base_url.rstrip("/") + "/.default"
+    common: dict[str, Any] = {
+        "base_url": base_url,
+        "credential_scopes": [scope],
+        "connection_verify": verify,
+        "polling_interval": tuning.poll_interval,
+        "retry_policy": retry_policy,
+    }
+    ci = ContainerInstanceManagementClient(credential, subscription_id, **common)
+    rm = ResourceManagementClient(credential, subscription_id, **common)
+    return ci, rm
+
+
+def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, tuning: Tuning,
+                            **defaults: Any) -> Session:
+    retry_policy = NotifyingRetryPolicy(retry_total=tuning.retry_total,
+                                        retry_backoff_factor=tuning.retry_backoff_factor)
+    ci, rm = _build_clients(auth.credential(), auth.subscription_id, base_url=auth.resource_manager,
+                            verify=auth.connection_verify(), tuning=tuning, retry_policy=retry_policy)
+    return Session(ci, rm, backend=backend, subscription_id=auth.subscription_id, description=description,
+                   tuning=tuning, secrets=auth.secret_values(), retry_policy=retry_policy, **defaults)
+
+
+def _local_session(**defaults: Any) -> Session:
+    from .emulator.auth import ensure_auth_file
+    from .emulator.config import EmulatorHome
+    from .emulator.launcher import ensure_running
+
+    home = EmulatorHome.default()
+    base_url, _pid = ensure_running(home)
+    auth = read_auth_file(ensure_auth_file(home))
+    return _session_from_auth_file(auth, backend="local", description=f"local emulator at {base_url}",
+                                   tuning=Tuning.for_backend("local"), **defaults)
+
+
+def _azure_session(auth_file: str | None, subscription_id: str | None, credential: Any,
+                   **defaults: Any) -> Session:
+    tuning = Tuning.for_backend("azure")
+    path = auth_file or os.environ.get("AZURE_AUTH_LOCATION")
+    if path and credential is None:
+        auth = read_auth_file(path)
+        if subscription_id:
+            auth = _with_subscription(auth, subscription_id)
+        where = "Azure" if auth.is_public_cloud else auth.resource_manager
+        return _session_from_auth_file(auth, backend="azure",
+                                       description=f"{where} (auth file {auth.path})", tuning=tuning, **defaults)
+    subscription = subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if not subscription:
+        raise ConfigurationError(
+            "no Azure subscription: pass subscription_id=, set AZURE_SUBSCRIPTION_ID, or use an auth file "
+            "(auth_file= or AZURE_AUTH_LOCATION)"
+        )
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    retry_policy = NotifyingRetryPolicy(retry_total=tuning.retry_total,
+                                        retry_backoff_factor=tuning.retry_backoff_factor)
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or True
+    ci, rm = _build_clients(credential, subscription, base_url="https://management.azure.com/", verify=verify,
+                            tuning=tuning, retry_policy=retry_policy)
+    return Session(ci, rm, backend="azure", subscription_id=subscription, tuning=tuning,
+                   description=f"Azure (subscription {subscription}, {type(credential).__name__})",
+                   retry_policy=retry_policy, **defaults)
+
+
+def _with_subscription(auth: AuthFile, subscription_id: str) -> AuthFile:
+    from dataclasses import replace
+
+    return replace(auth, subscription_id=subscription_id)
+
+
+def _clients_session(clients: Any, **defaults: Any) -> Session:
+    try:
+        ci, rm = clients
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            "clients= must be a pair (ContainerInstanceManagementClient, ResourceManagementClient)"
+        ) from None
+    subscription = getattr(getattr(ci, "_config", None), "subscription_id", None) or "unknown"
+    base = getattr(getattr(ci, "_client", None), "_base_url", None) or "Azure"
+    return Session(ci, rm, backend="azure", subscription_id=subscription,
+                   description=f"your clients ({base})", **defaults)
+
+
+def auto_backend() -> str:
+    """Which backend "auto" means here: an auth file, else Azure settings, else the local emulator."""
+    forced = os.environ.get("ACI_WIDGETS_BACKEND", "").strip().lower()
+    if forced in ("local", "azure"):
+        return forced
+    if os.environ.get("AZURE_AUTH_LOCATION") or os.environ.get("AZURE_SUBSCRIPTION_ID"):
+        return "azure"
+    return "local"
+
+
+# -- the public entry point --------------------------------------------------------------------------
+
+_default_session: Session | None = None
+
+
+def connect(
+    backend: str = "auto",
+    *,
+    auth_file: str | os.PathLike[str] | None = None,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    location: str | None = None,
+    credential: Any = None,
+    clients: Any = None,
+    quiet: bool = False,
+) -> Session:
+    """Connect to a backend and make it the default session.
+
+    ``backend="auto"`` uses, in order: ``clients=``; an auth file (``auth_file=`` or ``AZURE_AUTH_LOCATION``);
+    ``credential=``/``AZURE_SUBSCRIPTION_ID`` with ``DefaultAzureCredential``; else the local emulator.
+    """
+    global _default_session
+    choice = str(backend).strip().lower()
+    if choice not in BACKENDS:
+        raise ConfigurationError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    defaults: dict[str, Any] = {
+        "resource_group": resource_group or os.environ.get("ACI_RESOURCE_GROUP"),
+        "location": location or os.environ.get("ACI_LOCATION"),
+    }
+    auth_path = os.fspath(auth_file) if auth_file is not None else None
+    reason = ""
+    if clients is not None:
+        session = _clients_session(clients, **defaults)
+    elif choice == "local":
+        session = _local_session(**defaults)
+    elif choice == "azure" or auth_path or credential is not None:
+        session = _azure_session(auth_path, subscription_id, credential, **defaults)
+    else:
+        chosen = auto_backend()
+        if chosen == "azure":
+            session = _azure_session(None, subscription_id, None, **defaults)
+            reason = " (Azure settings found in the environment)"
+        else:
+            session = _local_session(**defaults)
+            reason = " (no Azure credentials configured; %aci use azure switches)"
+    if session.location is None:
+        session.location = "eastus" if session.backend == "local" else None
+    if session.resource_group is None and session.backend == "local":
+        session.resource_group = "aci-local"
+    _default_session = session
+    if not quiet:
+        session.notify(f"aci-widgets: using the {session.description}{reason}")
+    return session
+
+
+def default_session() -> Session:
+    """The session ``connect()`` made last; connects with ``backend="auto"`` the first time."""
+    return _default_session if _default_session is not None else connect()
+
+
+def set_default_session(session: Session | None) -> None:
+    global _default_session
+    _default_session = session
