@@ -228,8 +228,8 @@ class GroupOperations:
         *,
         name: str | None = None,
         command: Sequence[str] | str | None = None,
-        env: Mapping[str, str] | None = None,
-        secure_env: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | Iterable[Any] | None = None,
+        secure_env: Mapping[str, str] | Iterable[Any] | None = None,
         cpu: float = 1.0,
         memory_gb: float = 1.5,
         resource_group: str | None = None,
@@ -243,8 +243,8 @@ class GroupOperations:
             command = command_from_line(command)
         spec = GroupSpec.single(
             name or task_name(image), image, cpu=cpu, memory_gb=memory_gb,
-            command=list(command) if command else None, env=dict(env or {}),
-            secure_env=dict(secure_env or {}), restart_policy="Never",
+            command=list(command) if command else None, env=env, secure_env=secure_env,
+            restart_policy="Never",
         )
         started = time.monotonic()
         details = self.create_group(spec, resource_group=resource_group, progress=progress, timeout=timeout)
@@ -297,7 +297,7 @@ class GroupOperations:
 
     def follow_logs(self, name: str, container: str | None = None, *, resource_group: str | None = None,
                     interval: float | None = None, timeout: float | None = None,
-                    stop: threading.Event | None = None) -> Iterator[str]:
+                    stop: threading.Event | None = None, timestamps: bool = False) -> Iterator[str]:
         """Yield new log lines as they appear; end when the container or group terminates.
 
         Bounded polling (one get and one logs request per round, ``interval`` apart). Only new lines are
@@ -313,7 +313,7 @@ class GroupOperations:
         started = time.monotonic()
         while True:
             finished = _container_finished(group.json, container)
-            yield from cursor.advance(self.logs(name, container, resource_group=rg))
+            yield from cursor.advance(self.logs(name, container, resource_group=rg, timestamps=timestamps))
             if finished:
                 yield from cursor.flush()
                 return

@@ -10,6 +10,7 @@ Each ``check_*`` function returns ``None`` when the value is fine, or a short hu
 
 from __future__ import annotations
 
+import math
 import re
 
 # -- names ---------------------------------------------------------------------------------------
@@ -152,6 +153,84 @@ def _positive_number(value: object) -> float | None:
         number = float(str(value))
     except (TypeError, ValueError):
         return None
-    if number != number or number <= 0 or number == float("inf"):
+    if math.isnan(number) or number <= 0 or math.isinf(number):
         return None
     return number
+
+
+# -- choices, images, commands, limits, tags (added with spec.py; same conventions as above) ----------
+# ARM tag limits: name 1-512 characters, value up to 256, and these characters are refused in names.
+MAX_TAG_NAME_LENGTH = 512
+MAX_TAG_VALUE_LENGTH = 256
+TAG_NAME_FORBIDDEN = "<>%&\\?/"
+
+
+def check_choice(value: object, choices: tuple[str, ...]) -> str | None:
+    """Case-insensitive, like ARM enums; callers send ``canonical_choice(value)``."""
+    if canonical_choice(str(value), choices) is None:
+        return f"'{value}' is not one of {', '.join(choices)}"
+    return None
+
+
+def check_restart_policy(policy: object) -> str | None:
+    return check_choice(policy, RESTART_POLICIES)
+
+
+def check_os_type(os_type: object) -> str | None:
+    return check_choice(os_type, OS_TYPES)
+
+
+def check_ip_address_type(ip_type: object) -> str | None:
+    return check_choice(ip_type, IP_ADDRESS_TYPES)
+
+
+def check_protocol(protocol: object) -> str | None:
+    return check_choice(protocol, PROTOCOLS)
+
+
+def check_image(image: object) -> str | None:
+    if not isinstance(image, str) or not image.strip():
+        return "is required"
+    if any(ch.isspace() for ch in image):
+        return f"'{image}' is invalid: an image reference contains no spaces"
+    return None
+
+
+def check_command(command: object) -> str | None:
+    """An exec-form command: a non-empty list of strings whose first item (the program) is not empty."""
+    if isinstance(command, str) or not isinstance(command, (list, tuple)):
+        return "must be a list of strings such as ['echo', 'hello'] (or split a command line with shlex)"
+    if not command:
+        return "must not be empty: leave it unset to run the image's default command"
+    if not all(isinstance(part, str) for part in command):
+        return "must contain only strings"
+    if not command[0].strip():
+        return "must start with the program to run, not an empty string"
+    return None
+
+
+def check_limit(limit: object, request: float, group_total: float, unit: str) -> str | None:
+    """A container's resource limit: a positive number, at least its request, at most the group total."""
+    number = _positive_number(limit)
+    if number is None:
+        return f"'{limit}' must be a positive number of {unit}"
+    if number < request:
+        return f"{number:g} is less than the request ({request:g} {unit}); a limit must be at least the request"
+    if number > group_total:
+        return f"{number:g} is more than the group's total request ({group_total:g} {unit})"
+    return None
+
+
+def check_tag(name: object, value: object) -> str | None:
+    if not isinstance(name, str) or not name:
+        return "a tag name is required"
+    if len(name) > MAX_TAG_NAME_LENGTH:
+        return f"tag name is {len(name)} characters long; the limit is {MAX_TAG_NAME_LENGTH}"
+    bad = sorted({ch for ch in name if ch in TAG_NAME_FORBIDDEN})
+    if bad:
+        return f"tag name '{name}' contains {' '.join(bad)}, which ARM does not allow"
+    if not isinstance(value, str):
+        return f"the value of tag '{name}' must be text"
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        return f"the value of tag '{name}' is {len(value)} characters long; the limit is {MAX_TAG_VALUE_LENGTH}"
+    return None

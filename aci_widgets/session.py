@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .credentials import AuthFile, read_auth_file
+from .credentials import PUBLIC_ARM, AuthFile, read_auth_file
 from .errors import ConfigurationError
 from .ops import GroupOperations
 from .retries import NotifyingRetryPolicy
@@ -43,10 +43,10 @@ class Tuning:
     max_parallel_gets: int = 16
 
     @classmethod
-    def for_backend(cls, backend: str) -> Tuning:
-        if backend == "local":
-            return cls(poll_interval=0.05, retry_total=3, retry_backoff_factor=0.05)
-        return cls()
+    def for_endpoint(cls, base_url: str, **overrides: Any) -> Tuning:
+        """Defaults for where we talk to (an emulator on loopback polls fast), with the user's overrides."""
+        base = cls(poll_interval=0.05, retry_total=3, retry_backoff_factor=0.05) if _is_loopback(base_url) else cls()
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 class Session(GroupOperations):
@@ -77,7 +77,7 @@ class Session(GroupOperations):
         self.description = description
         self.resource_group = resource_group
         self.location = location
-        self.tuning = tuning or Tuning.for_backend(backend)
+        self.tuning = tuning or Tuning()
         self._secrets = tuple(s for s in secrets if s)
         self.notify: Notify = notify or _print_notice
         if retry_policy is not None:
@@ -123,8 +123,16 @@ def _build_clients(credential: Any, subscription_id: str, *, base_url: str, veri
     return ci, rm
 
 
-def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, tuning: Tuning,
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, overrides: dict[str, Any],
                             **defaults: Any) -> Session:
+    tuning = Tuning.for_endpoint(auth.resource_manager, **overrides)
     retry_policy = NotifyingRetryPolicy(retry_total=tuning.retry_total,
                                         retry_backoff_factor=tuning.retry_backoff_factor)
     ci, rm = _build_clients(auth.credential(), auth.subscription_id, base_url=auth.resource_manager,
@@ -133,7 +141,7 @@ def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, t
                    tuning=tuning, secrets=auth.secret_values(), retry_policy=retry_policy, **defaults)
 
 
-def _local_session(**defaults: Any) -> Session:
+def _local_session(overrides: dict[str, Any], **defaults: Any) -> Session:
     from .emulator.auth import ensure_auth_file
     from .emulator.config import EmulatorHome
     from .emulator.launcher import ensure_running
@@ -142,12 +150,11 @@ def _local_session(**defaults: Any) -> Session:
     base_url, _pid = ensure_running(home)
     auth = read_auth_file(ensure_auth_file(home))
     return _session_from_auth_file(auth, backend="local", description=f"local emulator at {base_url}",
-                                   tuning=Tuning.for_backend("local"), **defaults)
+                                   overrides=overrides, **defaults)
 
 
 def _azure_session(auth_file: str | None, subscription_id: str | None, credential: Any,
-                   **defaults: Any) -> Session:
-    tuning = Tuning.for_backend("azure")
+                   overrides: dict[str, Any], **defaults: Any) -> Session:
     path = auth_file or os.environ.get("AZURE_AUTH_LOCATION")
     if path and credential is None:
         auth = read_auth_file(path)
@@ -155,7 +162,8 @@ def _azure_session(auth_file: str | None, subscription_id: str | None, credentia
             auth = _with_subscription(auth, subscription_id)
         where = "Azure" if auth.is_public_cloud else auth.resource_manager
         return _session_from_auth_file(auth, backend="azure",
-                                       description=f"{where} (auth file {auth.path})", tuning=tuning, **defaults)
+                                       description=f"{where} (auth file {auth.path})", overrides=overrides,
+                                       **defaults)
     subscription = subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
     if not subscription:
         raise ConfigurationError(
@@ -166,10 +174,11 @@ def _azure_session(auth_file: str | None, subscription_id: str | None, credentia
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
+    tuning = Tuning.for_endpoint(PUBLIC_ARM, **overrides)
     retry_policy = NotifyingRetryPolicy(retry_total=tuning.retry_total,
                                         retry_backoff_factor=tuning.retry_backoff_factor)
     verify = os.environ.get("REQUESTS_CA_BUNDLE") or True
-    ci, rm = _build_clients(credential, subscription, base_url="https://management.azure.com/", verify=verify,
+    ci, rm = _build_clients(credential, subscription, base_url=PUBLIC_ARM, verify=verify,
                             tuning=tuning, retry_policy=retry_policy)
     return Session(ci, rm, backend="azure", subscription_id=subscription, tuning=tuning,
                    description=f"Azure (subscription {subscription}, {type(credential).__name__})",
@@ -182,7 +191,7 @@ def _with_subscription(auth: AuthFile, subscription_id: str) -> AuthFile:
     return replace(auth, subscription_id=subscription_id)
 
 
-def _clients_session(clients: Any, **defaults: Any) -> Session:
+def _clients_session(clients: Any, overrides: dict[str, Any], **defaults: Any) -> Session:
     try:
         ci, rm = clients
     except (TypeError, ValueError):
@@ -191,7 +200,8 @@ def _clients_session(clients: Any, **defaults: Any) -> Session:
         ) from None
     subscription = getattr(getattr(ci, "_config", None), "subscription_id", None) or "unknown"
     base = getattr(getattr(ci, "_client", None), "_base_url", None) or "Azure"
-    return Session(ci, rm, backend="azure", subscription_id=subscription,
+    # Their clients keep their own polling and retry settings; ours only steer our own loops.
+    return Session(ci, rm, backend="azure", subscription_id=subscription, tuning=Tuning.for_endpoint(base, **overrides),
                    description=f"your clients ({base})", **defaults)
 
 
@@ -219,6 +229,7 @@ def connect(
     location: str | None = None,
     credential: Any = None,
     clients: Any = None,
+    poll_interval: float | None = None,
     quiet: bool = False,
 ) -> Session:
     """Connect to a backend and make it the default session.
@@ -234,21 +245,22 @@ def connect(
         "resource_group": resource_group or os.environ.get("ACI_RESOURCE_GROUP"),
         "location": location or os.environ.get("ACI_LOCATION"),
     }
+    overrides: dict[str, Any] = {"poll_interval": poll_interval}
     auth_path = os.fspath(auth_file) if auth_file is not None else None
     reason = ""
     if clients is not None:
-        session = _clients_session(clients, **defaults)
+        session = _clients_session(clients, overrides, **defaults)
     elif choice == "local":
-        session = _local_session(**defaults)
+        session = _local_session(overrides, **defaults)
     elif choice == "azure" or auth_path or credential is not None:
-        session = _azure_session(auth_path, subscription_id, credential, **defaults)
+        session = _azure_session(auth_path, subscription_id, credential, overrides, **defaults)
     else:
         chosen = auto_backend()
         if chosen == "azure":
-            session = _azure_session(None, subscription_id, None, **defaults)
+            session = _azure_session(None, subscription_id, None, overrides, **defaults)
             reason = " (Azure settings found in the environment)"
         else:
-            session = _local_session(**defaults)
+            session = _local_session(overrides, **defaults)
             reason = " (no Azure credentials configured; %aci use azure switches)"
     if session.location is None:
         session.location = "eastus" if session.backend == "local" else None

@@ -87,3 +87,16 @@ def not_supported(what: str) -> ArmError:
     # answers 5xx except for injected faults.
     return ArmError(400, "NotSupportedByEmulator",
                     f"{what} is not supported by the local ACI emulator. See COVERAGE.md.")
+
+
+# -- added with the backend ------------------------------------------------------------------------
+def operation_not_found(operation_id: str) -> ArmError:
+    # invented: the reference records no answer for an unknown operation id.
+    return ArmError(404, "OperationNotFound", f"The operation '{operation_id}' could not be found.")
+
+
+def resource_group_location_conflict(resource_group: str, existing: str, requested: str) -> ArmError:
+    # invented (for this emulator): ARM's answer to moving a resource group; not in the reference.
+    return ArmError(409, "InvalidResourceGroupLocation",
+                    f"Invalid resource group location '{requested}'. The Resource group '{resource_group}' "
+                    f"already exists in location '{existing}'.")

@@ -1,0 +1,214 @@
+"""The DataFrames users see, built straight from ACI's raw ARM JSON.
+
+Why raw JSON: the SDK's model layer costs about 1.2 ms a group (reference/azure-sdk-facts.md §7), so a
+2,000-group list spends seconds building objects nobody looks at. Here each function walks the dicts once,
+fills one list per column, and calls the DataFrame constructor once with explicit dtypes, so empty inputs
+get the same columns and dtypes as full ones.
+
+Columns are a contract (BRIEF "DataFrames"): add, never rename. Environment values never enter a frame.
+
+    list_frame(groups, live_states=None)   name, resource_group, location, provisioning_state, state, os_type,
+                                           restart_policy, containers, images, cpu, memory_gb, ip, fqdn, ports
+    instance_view_frame(group)             container, image, state, detail_status, start_time, finish_time,
+                                           exit_code, restart_count, cpu, memory_gb, ports
+    events_frame(group)                    container, name, type, count, first_timestamp, last_timestamp, message
+    group_properties(group)                ordered {label: text} for detail views
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+LIST_COLUMNS = ("name", "resource_group", "location", "provisioning_state", "state", "os_type", "restart_policy",
+                "containers", "images", "cpu", "memory_gb", "ip", "fqdn", "ports")
+INSTANCE_VIEW_COLUMNS = ("container", "image", "state", "detail_status", "start_time", "finish_time", "exit_code",
+                         "restart_count", "cpu", "memory_gb", "ports")
+EVENTS_COLUMNS = ("container", "name", "type", "count", "first_timestamp", "last_timestamp", "message")
+
+# `str` is pandas' own default for text: object in pandas 2, the string dtype in pandas 3.
+TEXT: Any = str
+TIMESTAMP = "datetime64[ns, UTC]"
+_NUMERIC = {"containers": "int64", "cpu": "float64", "memory_gb": "float64", "exit_code": "Int64",
+            "restart_count": "Int64", "count": "Int64"}
+_TIMESTAMPS = {"start_time", "finish_time", "first_timestamp", "last_timestamp"}
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def list_frame(groups: Iterable[Mapping[str, Any]], *, live_states: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per group of a list (or get) answer.
+
+    ``state`` is the group's instance-view state. The list API returns none, so it is ``""`` unless
+    ``live_states`` (``{group id or name: state}``, from gets) supplies it or a group dict came from a get.
+    ``cpu``/``memory_gb`` are the group totals of the containers' requests. ``ports`` reads like
+    ``"80/TCP, 443/TCP"``; with the emulator's ``ipAddress.hostPorts`` it shows ``"80→127.0.0.1:54321"``.
+    """
+    live = live_states or {}
+    columns: dict[str, list[Any]] = {name: [] for name in LIST_COLUMNS}
+    (names, rgs, locations, provisioning, states, os_types, policies, counts, images, cpus, memories, ips, fqdns,
+     ports) = (columns[name].append for name in LIST_COLUMNS)
+    for group in groups:
+        props = group.get("properties") or _EMPTY
+        containers = props.get("containers") or ()
+        cpu = memory = 0.0
+        container_images = []
+        for container in containers:
+            container_props = container.get("properties") or _EMPTY
+            container_images.append(container_props.get("image") or "")
+            requests = (container_props.get("resources") or _EMPTY).get("requests") or _EMPTY
+            cpu += _float(requests.get("cpu"))
+            memory += _float(requests.get("memoryInGB"))
+        ip = props.get("ipAddress") or _EMPTY
+        group_id = group.get("id") or ""
+        name = group.get("name") or ""
+        state = live.get(group_id) or live.get(name) or (props.get("instanceView") or _EMPTY).get("state") or ""
+        names(name)
+        rgs(_resource_group(group_id))
+        locations(group.get("location") or "")
+        provisioning(props.get("provisioningState") or "")
+        states(state)
+        os_types(props.get("osType") or "")
+        policies(props.get("restartPolicy") or "")
+        counts(len(containers))
+        images(", ".join(container_images))
+        cpus(cpu)
+        memories(memory)
+        ips(ip.get("ip") or "")
+        fqdns(ip.get("fqdn") or "")
+        ports(_ports_text(ip.get("ports"), ip.get("hostPorts"), ip.get("ip") or "127.0.0.1"))
+    return _frame(columns)
+
+
+def instance_view_frame(group: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per container of a GET answer: its current state, times, exit code and restarts.
+
+    Times are UTC Timestamps (NaT when absent); ``exit_code`` and ``restart_count`` are nullable Int64,
+    ``<NA>`` when the container has not run (or the JSON came from a list, which has no instance view).
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in INSTANCE_VIEW_COLUMNS}
+    for container in (group.get("properties") or _EMPTY).get("containers") or ():
+        props = container.get("properties") or _EMPTY
+        view = props.get("instanceView") or _EMPTY
+        current = view.get("currentState") or _EMPTY
+        requests = (props.get("resources") or _EMPTY).get("requests") or _EMPTY
+        columns["container"].append(container.get("name") or "")
+        columns["image"].append(props.get("image") or "")
+        columns["state"].append(current.get("state") or "")
+        columns["detail_status"].append(current.get("detailStatus") or "")
+        columns["start_time"].append(current.get("startTime"))
+        columns["finish_time"].append(current.get("finishTime"))
+        columns["exit_code"].append(current.get("exitCode"))
+        columns["restart_count"].append(view.get("restartCount"))
+        columns["cpu"].append(_float(requests.get("cpu")))
+        columns["memory_gb"].append(_float(requests.get("memoryInGB")))
+        columns["ports"].append(_ports_text(props.get("ports"), None, ""))
+    return _frame(columns)
+
+
+def events_frame(group: Mapping[str, Any]) -> pd.DataFrame:
+    """The containers' events and the group's own (``container == ""``), oldest ``last_timestamp`` first."""
+    columns: dict[str, list[Any]] = {name: [] for name in EVENTS_COLUMNS}
+
+    def add(container_name: str, events: Iterable[Mapping[str, Any]]) -> None:
+        for event in events:
+            columns["container"].append(container_name)
+            columns["name"].append(event.get("name") or "")
+            columns["type"].append(event.get("type") or "")
+            columns["count"].append(event.get("count"))
+            columns["first_timestamp"].append(event.get("firstTimestamp"))
+            columns["last_timestamp"].append(event.get("lastTimestamp"))
+            columns["message"].append(event.get("message") or "")
+
+    props = group.get("properties") or _EMPTY
+    for container in props.get("containers") or ():
+        view = (container.get("properties") or _EMPTY).get("instanceView") or _EMPTY
+        add(container.get("name") or "", view.get("events") or ())
+    add("", (props.get("instanceView") or _EMPTY).get("events") or ())
+    frame = _frame(columns)
+    # stable, so events with equal timestamps keep ACI's order (Pulling before Pulled)
+    return frame.sort_values("last_timestamp", kind="stable", na_position="last").reset_index(drop=True)
+
+
+PROPERTY_LABELS = ("Name", "Resource group", "Location", "Provisioning state", "State", "OS type", "Restart policy",
+                   "IP address", "FQDN", "Ports", "CPU (cores)", "Memory (GB)", "Tags")
+
+
+def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
+    """The detail view's properties, in ``PROPERTY_LABELS`` order, every value as display text.
+
+    ``State`` is empty when the JSON has no instance view (a list answer): never guessed.
+    """
+    row = list_frame([group]).iloc[0]
+    tags = group.get("tags") or {}
+    return {
+        "Name": row["name"],
+        "Resource group": row["resource_group"],
+        "Location": row["location"],
+        "Provisioning state": row["provisioning_state"],
+        "State": row["state"],
+        "OS type": row["os_type"],
+        "Restart policy": row["restart_policy"],
+        "IP address": row["ip"],
+        "FQDN": row["fqdn"],
+        "Ports": row["ports"],
+        "CPU (cores)": f"{row['cpu']:g}",
+        "Memory (GB)": f"{row['memory_gb']:g}",
+        "Tags": ", ".join(f"{key}={value}" for key, value in tags.items()),
+    }
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+
+def _frame(columns: Mapping[str, list[Any]]) -> pd.DataFrame:
+    data = {}
+    for name, values in columns.items():
+        if name in _TIMESTAMPS:
+            data[name] = _timestamps(values)
+        else:
+            data[name] = pd.Series(values, dtype=_NUMERIC.get(name, TEXT))
+    return pd.DataFrame(data)
+
+
+def _timestamps(values: list[Any]) -> pd.Series:
+    # ACI writes 7-digit fractions ("11:42:57.2369151Z"); ISO8601 parsing takes them, bad ones become NaT
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce")
+    return parsed.astype(TIMESTAMP)
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _resource_group(group_id: str) -> str:
+    # /subscriptions/{sub}/resourceGroups/{rg}/providers/...; ARM segments are case-insensitive
+    parts = group_id.split("/")
+    if len(parts) > 4 and parts[3].lower() == "resourcegroups":
+        return parts[4]
+    return ""
+
+
+def _ports_text(ports: Any, host_ports: Any, host_ip: str) -> str:
+    if not ports:
+        return ""
+    mapped: dict[Any, Any] = {}
+    for entry in host_ports or ():
+        if isinstance(entry, Mapping) and entry.get("hostPort") is not None:
+            mapped[(entry.get("port"), (entry.get("protocol") or "TCP").upper())] = entry["hostPort"]
+    texts = []
+    for port in ports:
+        number = port.get("port")
+        protocol = (port.get("protocol") or "TCP").upper()
+        host_port = mapped.get((number, protocol))
+        if host_port is not None:
+            label = f"{number}" if protocol == "TCP" else f"{number}/{protocol}"
+            texts.append(f"{label}→{host_ip}:{host_port}")
+        else:
+            texts.append(f"{number}/{protocol}")
+    return ", ".join(texts)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install aci-widgets with JupyterLab, start the local ACI emulator,
+# and open JupyterLab on the quickstart notebook. No Azure account needed.
+# Usage: bash scripts/quickstart.sh [extra jupyter lab args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pip install -q --disable-pip-version-check -e ".[notebook]"
+# The emulator is also started on demand by `%aci use local`; starting it here makes the first cell instant.
+aci-emulator start
+exec jupyter lab notebooks/01-quickstart.ipynb "$@"
