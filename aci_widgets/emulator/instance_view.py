@@ -158,7 +158,7 @@ def group_state(group: GroupRecord) -> str:
     policy = group.restart_policy
     if policy == "Always" or any(state["state"] != "Terminated" for state in states if state):
         return "Running"
-    if policy == "Never" and any(state.get("exitCode", 0) == 99 for state in states if state):
+    if policy == "Never" and any(state.get("exitCode", 0) != 0 for state in states if state):
         return "Failed"
     return "Succeeded"
 
