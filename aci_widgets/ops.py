@@ -312,7 +312,7 @@ class GroupOperations:
         cursor = LogCursor()
         started = time.monotonic()
         while True:
-            finished = _container_finished(group.json, container)
+            finished = container_finished(group.json, container)
             yield from cursor.advance(self.logs(name, container, resource_group=rg, timestamps=timestamps))
             if finished:
                 yield from cursor.flush()
@@ -402,7 +402,7 @@ def task_name(image: str) -> str:
     return f"{cleaned}-{_random.token_hex(3)}"
 
 
-def _container_finished(group_json: Mapping[str, Any], container: str) -> bool:
+def container_finished(group_json: Mapping[str, Any], container: str) -> bool:
     """Whether following this container's log can stop: the group ended, or the container ended for good."""
     props = group_json.get("properties") or {}
     if ((props.get("instanceView") or {}).get("state")) in TERMINAL_GROUP_STATES:
