@@ -29,7 +29,25 @@ _EXPORTS = {
     "LogViewer": "aci_widgets.widgets.logs",
 }
 
-__all__ = sorted([*_EXPORTS, "load_ipython_extension", "unload_ipython_extension", "__version__"])
+__all__ = [
+    "AciError",
+    "ContainerSpec",
+    "GroupBrowser",
+    "GroupDetails",
+    "GroupForm",
+    "GroupSpec",
+    "InvalidInput",
+    "LogViewer",
+    "NotFound",
+    "OperationFailed",
+    "Session",
+    "TaskResult",
+    "__version__",
+    "connect",
+    "default_session",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
 
 if TYPE_CHECKING:
     from .errors import AciError, InvalidInput, NotFound, OperationFailed

@@ -133,7 +133,7 @@ def events_frame(group: Mapping[str, Any]) -> pd.DataFrame:
 
 
 PROPERTY_LABELS = ("Name", "Resource group", "Location", "Provisioning state", "State", "OS type", "Restart policy",
-                   "IP address", "FQDN", "Ports", "CPU (cores)", "Memory (GB)", "Tags")
+                   "IP address", "FQDN", "Ports", "CPU (cores)", "Memory (GB)", "Estimated cost", "Tags")
 
 
 def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
@@ -156,11 +156,34 @@ def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
         "Ports": row["ports"],
         "CPU (cores)": f"{row['cpu']:g}",
         "Memory (GB)": f"{row['memory_gb']:g}",
+        "Estimated cost": _cost_text(group),
         "Tags": ", ".join(f"{key}={value}" for key, value in tags.items()),
     }
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
+
+
+def with_cost(frame: pd.DataFrame, groups: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """``frame`` (a list frame of ``groups``, same order) plus a ``cost`` column: the estimate so far.
+
+    Needs each group's instance view (start and finish times), so ``groups`` must come from gets.
+    """
+    from .cost import estimate_group_cost
+
+    frame = frame.copy()
+    frame["cost"] = pd.Series([estimate_group_cost(group) for group in groups], dtype="float64")
+    return frame
+
+
+def _cost_text(group: Mapping[str, Any]) -> str:
+    """The detail view's estimate; empty without an instance view (a list answer has none)."""
+    from .cost import estimate_group_cost, prices
+
+    if not (group.get("properties") or _EMPTY).get("instanceView"):
+        return ""
+    table = prices()
+    return f"{estimate_group_cost(group, table=table):.5f} {table.currency} (so far; see aci_widgets.cost)"
 
 
 def _frame(columns: Mapping[str, list[Any]]) -> pd.DataFrame:

@@ -144,34 +144,49 @@ class GroupOperations:
         response.raise_for_status()
         return response.json()
 
-    def list_groups(self, resource_group: str | None = None, *, live: bool = False,
+    def list_groups(self, resource_group: str | None = None, *, live: bool = False, cost: bool = False,
                     all_groups: bool = False) -> pd.DataFrame:
         """Container groups as a DataFrame (the brief's list columns).
 
         ``state`` is empty unless ``live=True``, which fills it with bounded parallel gets: the list API
-        carries no instance view, so a list alone never knows whether a group runs.
+        carries no instance view, so a list alone never knows whether a group runs. ``cost=True`` (which
+        implies ``live``) adds a ``cost`` column: the estimate so far, from each group's running time.
         """
-        from .frames import list_frame
+        from .frames import list_frame, with_cost
 
         groups = self.list_group_json(resource_group, all_groups=all_groups)
-        states = self.live_states(groups) if live else None
-        return list_frame(groups, live_states=states)
+        if not (live or cost):
+            return list_frame(groups)
+        fetched = self.get_many(groups)
+        states = {gid: str(((body.get("properties") or {}).get("instanceView") or {}).get("state", ""))
+                  for gid, body in fetched.items()}
+        frame = list_frame(groups, live_states=states)
+        if cost:
+            frame = with_cost(frame, [fetched.get(str(g["id"]), g) for g in groups])
+        return frame
 
     def live_states(self, groups: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-        """``{group id: instance-view state}`` with at most ``tuning.max_parallel_gets`` gets in flight."""
-        def state_of(group: Mapping[str, Any]) -> tuple[str, str]:
+        """``{group id: instance-view state}`` from bounded parallel gets ("" for a group that vanished)."""
+        fetched = self.get_many(groups)
+        return {str(g["id"]): str(((fetched.get(str(g["id"])) or {}).get("properties") or {})
+                                  .get("instanceView", {}).get("state", "")) for g in groups}
+
+    def get_many(self, groups: Sequence[Mapping[str, Any]]) -> dict[str, dict]:
+        """``{group id: GET JSON}`` with at most ``tuning.max_parallel_gets`` gets in flight.
+
+        A group deleted meanwhile (or a transient error) is left out rather than failing the whole list.
+        """
+        def fetch(group: Mapping[str, Any]) -> tuple[str, dict | None]:
             try:
-                body = self._send_json("GET", str(group["id"]))
-            except Exception:  # noqa: BLE001 - a group deleted meanwhile, or a transient error: show it as unknown
-                return str(group["id"]), ""
-            return str(group["id"]), str(((body.get("properties") or {}).get("instanceView") or {})
-                                         .get("state", ""))
+                return str(group["id"]), self._send_json("GET", str(group["id"]))
+            except Exception:  # noqa: BLE001 - see the docstring
+                return str(group["id"]), None
 
         if not groups:
             return {}
         workers = max(1, min(self.tuning.max_parallel_gets, len(groups)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aci-live") as pool:
-            return dict(pool.map(state_of, groups))
+            return {gid: body for gid, body in pool.map(fetch, groups) if body is not None}
 
     def get_group_json(self, name: str, resource_group: str | None = None) -> dict:
         rg = self._rg(resource_group)

@@ -277,6 +277,11 @@ def default_session() -> Session:
     return _default_session if _default_session is not None else connect()
 
 
+def current_session() -> Session | None:
+    """The default session if one exists, without connecting (``default_session()`` would connect)."""
+    return _default_session
+
+
 def set_default_session(session: Session | None) -> None:
     global _default_session
     _default_session = session

@@ -116,3 +116,12 @@ def test_cost_estimate_uses_requested_resources_and_running_time():
     assert cost.estimate_group_cost(group, table=table) == pytest.approx(3600 * (2 * 0.0000135 + 4 * 0.0000015))
     with pytest.raises(InvalidInput, match="per_vcpu_second"):
         cost.set_prices(per_vcpu_second=-1)
+
+
+def test_list_cost_column_and_detail_estimate(session):
+    session.run_task("alpine", name="costed", command=["sleep", "0.3"])
+    frame = session.list_groups(cost=True)
+    assert list(frame.columns)[-1] == "cost"
+    assert frame.loc[0, "state"] == "Succeeded" and frame.loc[0, "cost"] > 0
+    assert "cost" not in session.list_groups().columns
+    assert "USD" in session.get_group("costed").properties["Estimated cost"]
