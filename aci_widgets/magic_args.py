@@ -185,7 +185,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     _size_opts(p, None, None)
     p.add_argument("--concurrency", default="8", metavar="N", help="at most N creates at a time (default 8)")
     p.add_argument("--attach", action="store_true", help="find an earlier sweep by NAME (after a kernel restart)")
-    p.add_argument("--out", metavar="VAR", help="store the Sweep in VAR")
+    p.add_argument("--out", metavar="VAR", help="store the Sweep in VAR (the live table is still shown)")
 
     add("form", "the GroupForm widget")
     p = add("browse", "the GroupBrowser widget")

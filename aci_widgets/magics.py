@@ -420,9 +420,10 @@ class AciMagics(Magics, Configurable):
             printer = _SweepPrinter(self.shell, args.name)
             sweep = Sweep.launch(current, plan, concurrency=int(args.concurrency),
                                  resource_group=args.resource_group, progress=printer)
-        if args.out:
-            return sweep
+        # Unlike the other commands, --out does not hide the display: a sweep is launched to be watched.
         self._show_sweep(sweep)
+        if args.out:
+            self.shell.user_ns[args.out] = sweep
         return None
 
     def _sweep_plan(self, args: argparse.Namespace, secrets: list[str], plan_sweep: Any) -> Any:

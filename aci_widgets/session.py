@@ -160,7 +160,14 @@ def _azure_session(auth_file: str | None, subscription_id: str | None, credentia
         auth = read_auth_file(path)
         if subscription_id:
             auth = _with_subscription(auth, subscription_id)
-        where = "Azure" if auth.is_public_cloud else auth.resource_manager
+        if auth.is_public_cloud:
+            where = "Azure"
+        elif _is_loopback(auth.resource_manager) and auth.ca_cert_path:
+            # The emulator's own auth file: reached exactly like Azure (ClientSecretCredential, HTTPS), but
+            # a class should still read that this is the local emulator.
+            where = f"local emulator at {auth.resource_manager.rstrip('/')}, reached like Azure"
+        else:
+            where = f"Azure endpoint {auth.resource_manager}"
         return _session_from_auth_file(auth, backend="azure",
                                        description=f"{where} (auth file {auth.path})", overrides=overrides,
                                        **defaults)

@@ -342,11 +342,23 @@ def _row_params(plan: SweepPlan, position: int) -> dict[str, Any]:
 
 
 def parse_output(log: str) -> Any:
-    """The last non-empty log line, parsed as JSON when it is JSON."""
-    lines = [line for line in log.splitlines() if line.strip()]
-    if not lines:
+    """What a task printed as its result.
+
+    The last non-empty line, parsed as JSON when it is JSON; but when the whole log is one JSON value or
+    one Python literal (``pprint`` of a list, as the aci-wordcount sample prints over several lines), that
+    value.
+    """
+    import ast
+
+    text = log.strip()
+    if not text:
         return ""
-    last = lines[-1].strip()
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            pass
+    last = text.splitlines()[-1].strip()
     try:
         return json.loads(last)
     except ValueError:

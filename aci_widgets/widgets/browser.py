@@ -395,8 +395,10 @@ class GroupBrowser(widgets.VBox):
         super().close()
 
     def summary(self) -> str:
-        rows = len(self.table.row_texts)
         where = self.resource_group.value or "every resource group"
+        if self._frame is None:  # displayed before the first list answered
+            return f"GroupBrowser of {where}: loading the list…"
+        rows = len(self.table.row_texts)
         chosen = f"; selected {self.selected}" if self.selected else ""
         return f"GroupBrowser of {where}: {rows} container group{'s' if rows != 1 else ''}{chosen}"
 

@@ -103,7 +103,7 @@ class SelectTable(widgets.VBox):
             # first row, and that would look like a click (and make a request) nobody asked for.
             self.select.index = None
             self.select.options = options
-            self.select.rows = max(1, min(MAX_VISIBLE_ROWS, len(options)))
+            self.select.rows = max(2, min(MAX_VISIBLE_ROWS, len(options)))  # size=1 draws a blank drop-down
             self.select.index = None
             if keep:
                 self.select.value = keep

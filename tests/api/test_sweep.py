@@ -104,6 +104,7 @@ def test_template_fields_and_output_parsing():
     assert parse_output("noise\n{\"loss\": 0.5}\n\n") == {"loss": 0.5}
     assert parse_output("plain last line\n") == "plain last line"
     assert parse_output("") == ""
+    assert parse_output("[('the', 75),\n ('of', 57)]\n") == [("the", 75), ("of", 57)]  # aci-wordcount's pprint
 
 
 def test_cost_estimate_uses_requested_resources_and_running_time():
