@@ -111,7 +111,7 @@ class GroupOperations:
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
         params = {"api-version": CI_API_VERSION, **(query or {})}
-        response = self.ci._send_request(HttpRequest(method, path, params=params))
+        response = _read(self.ci._send_request(HttpRequest(method, path, params=params), stream=True))
         if response.status_code >= 400:
             # The same exception types the generated operations raise, parsed from the ARM envelope.
             error_type = {404: ResourceNotFoundError, 401: ClientAuthenticationError}.get(
@@ -140,7 +140,7 @@ class GroupOperations:
         from azure.core.rest import HttpRequest
 
         # nextLink carries its own query (skip token, api-version); send it as it is.
-        response = self.ci._send_request(HttpRequest("GET", next_link))
+        response = _read(self.ci._send_request(HttpRequest("GET", next_link), stream=True))
         response.raise_for_status()
         return response.json()
 
@@ -405,6 +405,13 @@ class GroupOperations:
 
 
 # -- pure helpers ----------------------------------------------------------------------------------
+
+
+def _read(response: Any) -> Any:
+    """Load a streamed response's body. We ask for ``stream=True`` because otherwise the pipeline's
+    ContentDecodePolicy parses every JSON body once more, which is half the client's CPU on a long list."""
+    response.read()
+    return response
 
 
 def task_name(image: str) -> str:

@@ -19,7 +19,6 @@ Emulator choices (ACI documents none of these numbers):
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -271,24 +270,27 @@ class Backend:
             return render_group(self._require_group(sub, rg, name), instance_view=True, now=time.time())
 
     def list_groups(self, sub: str, rg: str | None) -> list[dict[str, Any]]:
-        """Every group of the subscription (or resource group), without instance views, oldest first."""
+        """Every group of the subscription (or resource group), without instance views, oldest first.
+
+        The dicts are the backend's cached list forms: callers serialise them and must not change them.
+        """
         with self._lock:
             if rg is not None:
                 self._require_resource_group(sub, rg)
             sub_key, rg_key = sub.lower(), rg.lower() if rg is not None else None
             now = time.time()
-            texts = []
+            bodies = []
             for group in self._groups.values():
                 key = group.key
                 if key[0] != sub_key or (rg_key is not None and key[1] != rg_key):
                     continue
-                text = group.list_cache
-                if text is None:
-                    text = json.dumps(render_group(group, instance_view=False, now=now))
+                body = group.list_cache
+                if body is None:
+                    body = render_group(group, instance_view=False, now=now)
                     if not is_transitioning(group):  # Pending -> Creating depends on the clock
-                        group.list_cache = text
-                texts.append(text)
-        return [json.loads(text) for text in texts]
+                        group.list_cache = body
+                bodies.append(body)
+        return bodies
 
     def update_group_tags(self, sub: str, rg: str, name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):

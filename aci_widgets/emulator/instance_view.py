@@ -78,7 +78,9 @@ class GroupRecord:
     host_ports: dict[str, int] = field(default_factory=dict)  # "<port>" -> host port (JSON keys are str)
     group_events: list[dict[str, Any]] = field(default_factory=list)
     failure: dict[str, str] | None = None  # {"code","message"} when the deployment failed
-    list_cache: str | None = field(default=None, repr=False)  # JSON of the list form, until the next change
+    # The list form of the group, rendered once and kept until the next change: a 2,000-group list is
+    # paged 20 times, and rendering (or re-parsing) every group for every page made listing quadratic.
+    list_cache: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> GroupKey:
