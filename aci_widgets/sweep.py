@@ -204,9 +204,8 @@ class Sweep:
             nonlocal launched
             spec, task = plan.specs[index], tasks[index]
             try:
-                handle = session.create_group(spec, resource_group=rg, wait=False)
-                handle.wait()  # type: ignore[union-attr]
-                task.json = session.get_group_json(spec.name, rg)
+                details = session.create_group(spec, resource_group=rg)
+                task.json = details.json  # type: ignore[union-attr]
             except AciError as exc:
                 task.error = str(exc)
             with lock:
