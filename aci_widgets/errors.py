@@ -36,7 +36,12 @@ class ConfigurationError(AciError):
 
 
 class NotFound(AciError, LookupError):
-    pass
+    """A group, container or resource group that does not exist. ``code`` is ACI's (``ResourceNotFound``,
+    ``ResourceGroupNotFound``, ``ContainerNotFound``, ``ContainerLogNotAvailable``) when the service said it."""
+
+    def __init__(self, message: str, code: str | None = None):
+        self.code = code
+        super().__init__(message)
 
 
 class AuthenticationFailed(AciError):

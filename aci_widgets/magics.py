@@ -529,11 +529,11 @@ class _NotFoundHint:
         message = str(exc)
         rg = self.resource_group or self.current.resource_group
         try:
-            if "ResourceGroupNotFound" in message or not self.names:
+            if getattr(exc, "code", None) == "ResourceGroupNotFound" or not self.names:
                 hint = _closest([rg or ""], self.current.list_resource_groups(), "resource groups")
                 if "did you mean" not in hint:
                     hint += f"; %aci create-rg {rg} makes it"
-            elif "container '" in message.lower() and "does not exist" in message:
+            elif getattr(exc, "code", None) == "ContainerNotFound":
                 return False  # a missing container, not a missing group: the message names the group
             else:
                 missing = [name for name in self.names if f"'{name}'" in message or f"/{name}'" in message]
@@ -542,7 +542,7 @@ class _NotFoundHint:
         except AciError:
             return False  # the hint is a courtesy: the original error stands
         if hint:
-            raise NotFound(f"{message}{hint}") from None
+            raise NotFound(f"{message}{hint}", code=getattr(exc, "code", None)) from None
         return False
 
 

@@ -88,12 +88,12 @@ class GroupOperations:
         except AciError:
             raise
         except ResourceNotFoundError as exc:
-            raise NotFound(self._scrub(_arm_message(exc))) from None
+            raise NotFound(self._scrub(_arm_message(exc, with_code=False)), code=_arm_code(exc)) from None
         except ClientAuthenticationError as exc:
             raise AuthenticationFailed(self._scrub(f"{what}: authentication failed: {_arm_message(exc)}")) from None
         except HttpResponseError as exc:
-            code = getattr(getattr(exc, "error", None), "code", None)
-            raise OperationFailed(self._scrub(_arm_message(exc)), code=code,
+            # OperationFailed shows "Code: message" itself.
+            raise OperationFailed(self._scrub(_arm_message(exc, with_code=False)), code=_arm_code(exc),
                                   status_code=exc.status_code) from None
         except ServiceRequestError as exc:
             raise BackendUnavailable(self._scrub(f"{what}: cannot reach the service: {_first_line(str(exc))}")) \
@@ -299,7 +299,7 @@ class GroupOperations:
             with self._azure_errors(f"logs of {name}/{container}"):
                 body = self._send_json("GET", path, query=query)
         except NotFound as exc:
-            if "ContainerLogNotAvailable" in str(exc) or "not available yet" in str(exc):
+            if exc.code == "ContainerLogNotAvailable":  # the container has not started yet
                 return ""
             raise
         return self._scrub(str((body or {}).get("content") or ""))
@@ -322,7 +322,8 @@ class GroupOperations:
         group = self.get_group(name, rg)
         container = container or (group.containers[0] if group.containers else None)
         if container is None or container not in group.containers:
-            raise NotFound(f"The container '{container}' does not exist in container group '{name}'.")
+            raise NotFound(f"The container '{container}' does not exist in container group '{name}'.",
+                           code="ContainerNotFound")
         pause = interval if interval is not None else (0.25 if self.backend == "local" else 2.0)
         cursor = LogCursor()
         started = time.monotonic()
@@ -453,13 +454,17 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
-def _arm_message(exc: Any) -> str:
-    """``(Code) message`` from an azure-core error, on one line."""
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None)
-    message = getattr(error, "message", None)
+def _arm_code(exc: Any) -> str | None:
+    return getattr(getattr(exc, "error", None), "code", None)
+
+
+def _arm_message(exc: Any, *, with_code: bool = True) -> str:
+    """ACI's message from an azure-core error on one line, as ``(Code) message`` unless ``with_code=False``."""
+    code = _arm_code(exc)
+    message = getattr(getattr(exc, "error", None), "message", None)
     if message:
-        return " ".join(f"({code}) {message}".split()) if code else " ".join(str(message).split())
+        text = f"({code}) {message}" if code and with_code else str(message)
+        return " ".join(text.split())
     return _first_line(str(getattr(exc, "message", None) or exc))
 
 

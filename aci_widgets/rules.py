@@ -131,7 +131,7 @@ def check_port(port: object) -> str | None:
 def check_cpu(cpu: object) -> str | None:
     number = _positive_number(cpu)
     if number is None:
-        return f"'{cpu}' must be a positive number of cores"
+        return f"'{_shown(cpu)}' must be a positive number of cores"
     if number > MAX_GROUP_CPU:
         return f"{number:g} cores is more than the {MAX_GROUP_CPU:g} a container group may have"
     return None
@@ -140,10 +140,17 @@ def check_cpu(cpu: object) -> str | None:
 def check_memory_gb(memory: object) -> str | None:
     number = _positive_number(memory)
     if number is None:
-        return f"'{memory}' must be a positive number of GB"
+        return f"'{_shown(memory)}' must be a positive number of GB"
     if number > MAX_GROUP_MEMORY_GB:
         return f"{number:g} GB is more than the {MAX_GROUP_MEMORY_GB:g} GB a container group may have"
     return None
+
+
+def _shown(value: object) -> str:
+    """A value as the user typed it: ``0.0`` from YAML or the form reads ``0``, like the ``--cpu 0`` flag."""
+    if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value):
+        return f"{value:g}"
+    return str(value)
 
 
 def _positive_number(value: object) -> float | None:

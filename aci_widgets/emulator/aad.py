@@ -24,10 +24,13 @@ from .replies import Reply, base_url
 
 # The second path segment that marks a request for Azure AD rather than ARM: /{tenant}/v2.0/..., /{tenant}/oauth2/...
 AAD_MARKERS = ("v2.0", "oauth2", ".well-known")
+# First segments of ARM paths: never a tenant, so /subscriptions/oauth2/... stays an ARM request (ARM's 404).
+ARM_ROOTS = ("subscriptions", "providers", "tenants")
 
 
 def is_aad_path(segments: list[str]) -> bool:
-    return len(segments) >= 2 and segments[1].lower() in AAD_MARKERS
+    return (len(segments) >= 2 and segments[1].lower() in AAD_MARKERS
+            and segments[0].lower() not in ARM_ROOTS)
 
 
 async def handle(request: Request, config: Mapping[str, Any], method: str, segments: list[str]) -> Reply:

@@ -23,6 +23,7 @@ import asyncio
 import base64
 import binascii
 import bisect
+import json
 import logging
 import re
 import time
@@ -36,7 +37,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import aad, auth, errors
 from .config import EmulatorHome
@@ -62,7 +64,6 @@ OPERATION_API_VERSION = "2018-06-01"
 CI = "microsoft.containerinstance"
 KNOWN_NAMESPACES = {CI: "Microsoft.ContainerInstance", "microsoft.resources": "Microsoft.Resources"}
 _SKIPTOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Handler = Callable[["Backend", Call], Reply]
 
@@ -144,11 +145,11 @@ def outbound_dependencies(backend: Backend, call: Call) -> Reply:
 
 
 def list_groups_in_subscription(backend: Backend, call: Call) -> Reply:
-    return _page(call, backend.list_groups(call.params["sub"], None))
+    return _page_documents(call, backend.list_group_documents(call.params["sub"], None))
 
 
 def list_groups_in_resource_group(backend: Backend, call: Call) -> Reply:
-    return _page(call, backend.list_groups(call.params["sub"], call.params["rg"]))
+    return _page_documents(call, backend.list_group_documents(call.params["sub"], call.params["rg"]))
 
 
 def operation_status(backend: Backend, call: Call) -> Reply:
@@ -295,13 +296,20 @@ def _bool_query(call: Call, name: str) -> bool:
 
 
 def _page(call: Call, items: list[dict[str, Any]]) -> Reply:
-    """One page of ``items`` and a relative ``nextLink`` carrying a ``$skiptoken``.
+    """One page of ``items`` (dicts with an ``id``); see :func:`_page_documents`."""
+    return _page_documents(call, [(str(item.get("id", "")).lower(), json.dumps(item, separators=(",", ":")))
+                                  for item in items])
+
+
+def _page_documents(call: Call, documents: list[tuple[str, str]]) -> Reply:
+    """One page of ``(lower-cased id, JSON text)`` documents and a ``nextLink`` carrying a ``$skiptoken``.
 
     Keyset paging on the lower-cased resource id: a group created or deleted between two page requests
-    neither shifts nor repeats the others (an offset token would).
+    neither shifts nor repeats the others (an offset token would). The page's JSON texts are spliced into
+    the body as they are: no document is parsed or serialised again per page.
     """
     page_size = call.page_size
-    keyed = sorted(((str(item.get("id", "")).lower(), item) for item in items), key=lambda pair: pair[0])
+    keyed = sorted(documents, key=lambda pair: pair[0])
     keys = [key for key, _ in keyed]
     start = 0
     token = call.query.get("$skiptoken")
@@ -315,16 +323,15 @@ def _page(call: Call, items: list[dict[str, Any]]) -> Reply:
                                      f"The value '{token}' of query parameter '$skiptoken' is invalid.",
                                      target="$skiptoken") from None
         start = bisect.bisect_right(keys, after)
-    page = [item for _, item in keyed[start:start + page_size]]
-    body: dict[str, Any] = {"value": page}
+    raw = '{"value":[' + ",".join(text for _, text in keyed[start:start + page_size]) + "]"
     if start + page_size < len(keyed):
         last_key = keys[start + page_size - 1]
         # url-safe base64: no '+' (the SDK's parse_qs would turn it into a space) and no '/'.
         next_token = base64.urlsafe_b64encode(last_key.encode("utf-8")).rstrip(b"=").decode("ascii")
         query = {k: v for k, v in call.query.items() if k != "$skiptoken"}
         query["$skiptoken"] = next_token
-        body["nextLink"] = f"{call.base_url}{call.path}?{urlencode(query)}"
-    return Reply(200, body)
+        raw += ',"nextLink":' + json.dumps(f"{call.base_url}{call.path}?{urlencode(query)}")
+    return Reply(200, raw=raw + "}")
 
 
 # -- routing ---------------------------------------------------------------------------------------
@@ -523,9 +530,24 @@ class EmulatorApi:
             raise ArmError(401, rejected.code, rejected.message) from None
 
 
+class _AnyRequest:
+    """The ASGI app that answers every request the router sees (no route matches: there is none)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(backend: Backend, home: EmulatorHome, settings: ApiSettings | None = None) -> Starlette:
     """The emulator's ASGI app: every path goes through ``EmulatorApi`` (routing is our own, case-blind)."""
     api = EmulatorApi(backend, home, settings or ApiSettings.from_env())
-    app = Starlette(routes=[Route("/{path:path}", api.handle, methods=_METHODS)])
+    # Every request must reach ``api.handle`` so that its errors are ARM's envelope, which Starlette's own
+    # routing did not guarantee (found by tests/reliability/test_fuzz.py): a route's method list answered
+    # TRACE with a plain-text 405, and its path pattern (``.*``) did not match a path holding an encoded
+    # newline (``%0A``), a plain-text 404. So there is no route: the router's default handler takes all.
+    app = Starlette()
+    app.router.default = _AnyRequest(request_response(api.handle))
     app.state.api = api
     return app

@@ -19,6 +19,7 @@ Emulator choices (ACI documents none of these numbers):
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -270,27 +271,33 @@ class Backend:
             return render_group(self._require_group(sub, rg, name), instance_view=True, now=time.time())
 
     def list_groups(self, sub: str, rg: str | None) -> list[dict[str, Any]]:
-        """Every group of the subscription (or resource group), without instance views, oldest first.
+        """Every group of the subscription (or resource group), without instance views, oldest first."""
+        return [json.loads(text) for _key, text in self.list_group_documents(sub, rg)]
 
-        The dicts are the backend's cached list forms: callers serialise them and must not change them.
+    def list_group_documents(self, sub: str, rg: str | None) -> list[tuple[str, str]]:
+        """``(lower-cased id, JSON text of the list form)`` of each group, for the HTTP layer to page.
+
+        The text is rendered once and kept until the group changes: a 2,000-group list is paged 20 times,
+        and rendering (or parsing) every group for every page made listing quadratic.
         """
         with self._lock:
             if rg is not None:
                 self._require_resource_group(sub, rg)
             sub_key, rg_key = sub.lower(), rg.lower() if rg is not None else None
             now = time.time()
-            bodies = []
+            documents = []
             for group in self._groups.values():
                 key = group.key
                 if key[0] != sub_key or (rg_key is not None and key[1] != rg_key):
                     continue
-                body = group.list_cache
-                if body is None:
+                cached = group.list_cache
+                if cached is None:
                     body = render_group(group, instance_view=False, now=now)
+                    cached = (str(body.get("id", "")).lower(), json.dumps(body, separators=(",", ":")))
                     if not is_transitioning(group):  # Pending -> Creating depends on the clock
-                        group.list_cache = body
-                bodies.append(body)
-        return bodies
+                        group.list_cache = cached
+                documents.append(cached)
+        return documents
 
     def update_group_tags(self, sub: str, rg: str, name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):

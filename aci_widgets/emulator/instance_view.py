@@ -78,9 +78,8 @@ class GroupRecord:
     host_ports: dict[str, int] = field(default_factory=dict)  # "<port>" -> host port (JSON keys are str)
     group_events: list[dict[str, Any]] = field(default_factory=list)
     failure: dict[str, str] | None = None  # {"code","message"} when the deployment failed
-    # The list form of the group, rendered once and kept until the next change: a 2,000-group list is
-    # paged 20 times, and rendering (or re-parsing) every group for every page made listing quadratic.
-    list_cache: dict[str, Any] | None = field(default=None, repr=False)
+    # (lower-cased id, JSON text) of the list form, until the next change: see Backend.list_group_documents.
+    list_cache: tuple[str, str] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> GroupKey:

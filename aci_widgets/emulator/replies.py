@@ -23,17 +23,22 @@ _SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1
 
 @dataclass
 class Reply:
-    """What a handler answers: status, a JSON body (None for none) and extra headers."""
+    """What a handler answers: status, a JSON body (None for none) and extra headers.
+
+    ``raw`` is a body already serialised (list pages spliced from cached JSON texts); it wins over ``body``.
+    """
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None
 
 
 def render(reply: Reply) -> Response:
-    if reply.body is None or reply.status == 204:
+    if (reply.body is None and reply.raw is None) or reply.status == 204:
         return Response(status_code=reply.status, headers=reply.headers)
-    content = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False)
+    content = reply.raw if reply.raw is not None else json.dumps(reply.body, separators=(",", ":"),
+                                                                 ensure_ascii=False)
     return Response(content, status_code=reply.status, headers=reply.headers,
                     media_type="application/json; charset=utf-8")
 

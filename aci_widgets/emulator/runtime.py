@@ -261,8 +261,8 @@ class ProcessRuntime:
         """Start ``argv`` as a new session. Raises :class:`CommandNotRunnable` when it cannot be executed."""
         if self._stopping:
             raise RuntimeError("the runtime is shut down")
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        cwd.mkdir(parents=True, exist_ok=True)
+        _private_dirs(log_path.parent)
+        _private_dirs(cwd)
         try:
             process = subprocess.Popen(
                 argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -473,6 +473,18 @@ class ProcessRuntime:
         run.done.set()
         if not killed:
             self._exits.put((run.run_uid, run.exit_code, finished_at))
+
+
+def _private_dirs(path: Path) -> None:
+    """``mkdir -p`` with every folder it creates 0700: the home's files are the owner's only (found by
+    tests/reliability/test_access.py: work folders were 0755 under the umask)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another run made it meanwhile
+            folder.mkdir(mode=0o700)
 
 
 def _exec_failure(argv: list[str], reason: str, error: OSError) -> str:

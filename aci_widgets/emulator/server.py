@@ -155,6 +155,7 @@ def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | N
                 log_level="info" if access_log else "warning", lifespan="off",
                 # A stop must not wait for a client's idle keep-alive connection.
                 timeout_graceful_shutdown=3,
+                http=_arm_h11_protocol(),
             )
             server = _server_class()(config)
             info = {"pid": os.getpid(), "port": port, "url": f"https://{HOST}:{port}", "started": time.time()}
@@ -184,6 +185,32 @@ def _server_class() -> type:
             await super().shutdown(sockets)
 
     return Server
+
+
+def _arm_h11_protocol() -> type:
+    """uvicorn's h11 protocol, but a request it cannot parse (a request line or headers over h11's 16 KB,
+    a malformed request) gets ARM's JSON error envelope instead of plain text. Found by the fuzz tests
+    (tests/reliability/test_fuzz.py): the emulator's promise is that every error is ARM's envelope."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    body = json.dumps({"error": {"code": "BadRequest",  # invented: HTTP.sys answers such requests in HTML
+                                 "message": "Invalid HTTP request received (malformed, or its request line or "
+                                            "headers are over 16 KB)."}}).encode("utf-8")
+
+    class ArmH11Protocol(H11Protocol):
+        def send_400_response(self, msg: str) -> None:
+            headers = [(b"content-type", b"application/json; charset=utf-8"), (b"connection", b"close"),
+                       (b"content-length", str(len(body)).encode("ascii"))]
+            try:
+                for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                              h11.Data(data=body), h11.EndOfMessage()):
+                    self.transport.write(self.conn.send(event))
+            except h11.LocalProtocolError:  # h11 is in no state to answer: just close, as uvicorn would
+                pass
+            self.transport.close()
+
+    return ArmH11Protocol
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

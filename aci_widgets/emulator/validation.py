@@ -267,6 +267,26 @@ def _validate_properties(name: str, props: dict[str, Any], location: str, existi
 
 
 def _validate_container(group: str, container: Any, path: str, volume_names: set[str]) -> dict[str, Any]:
+    name, props, result = _validate_container_common(group, container, path, volume_names)
+    if not result["image"]:
+        raise errors.inaccessible_image("", group)
+    result["ports"] = _validate_ports(props.get("ports"), f"{path}.properties.ports", keep_protocol=True)
+    result["resources"] = _validate_resources(group, name, props.get("resources"), f"{path}.properties.resources")
+    return {"name": name, "properties": result}
+
+
+def _validate_init_container(group: str, container: Any, path: str, volume_names: set[str]) -> dict[str, Any]:
+    # An init container has no ports or resources of its own (ACI's schema), the rest is a container's.
+    name, _props, result = _validate_container_common(group, container, path, volume_names)
+    return {"name": name, "properties": result}
+
+
+def _validate_container_common(group: str, container: Any, path: str,
+                               volume_names: set[str]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What containers and init containers share: name, image, command, env, mounts.
+
+    Returns ``(name, the request's properties, the validated properties so far)``.
+    """
     container = _dict(container, path)
     name = _str(container.get("name"), f"{path}.name") or ""
     if rules.check_container_name(name):
@@ -279,33 +299,6 @@ def _validate_container(group: str, container: Any, path: str, volume_names: set
     props = _dict(container.get("properties"), f"{path}.properties")
     result = {key: value for key, value in props.items() if key != "instanceView"}
     result["image"] = (_str(props.get("image"), f"{path}.properties.image") or "").strip()
-    if not result["image"]:
-        raise errors.inaccessible_image("", group)
-    if props.get("command") is not None:
-        command = _list(props["command"], f"{path}.properties.command")
-        result["command"] = [_str(part, f"{path}.properties.command[{i}]") for i, part in enumerate(command)]
-    result["ports"] = _validate_ports(props.get("ports"), f"{path}.properties.ports", keep_protocol=True)
-    result["environmentVariables"] = _validate_env(group, name, props.get("environmentVariables"),
-                                                   f"{path}.properties.environmentVariables")
-    result["resources"] = _validate_resources(group, name, props.get("resources"), f"{path}.properties.resources")
-    if props.get("volumeMounts") is not None:
-        result["volumeMounts"] = _validate_mounts(group, props["volumeMounts"], volume_names,
-                                                  f"{path}.properties.volumeMounts")
-    return {"name": name, "properties": result}
-
-
-def _validate_init_container(group: str, container: Any, path: str, volume_names: set[str]) -> dict[str, Any]:
-    container = _dict(container, path)
-    name = _str(container.get("name"), f"{path}.name") or ""
-    if rules.check_container_name(name):
-        raise errors.bad_request(  # invented (as for containers)
-            "InvalidContainerName",
-            f"The container name '{name}' in container group '{group}' is invalid. The container name must "
-            "contain no more than 63 characters and must match the regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?' "
-            "(e.g. 'my-name').", target=f"{path}.name")
-    props = _dict(container.get("properties"), f"{path}.properties")
-    result = {key: value for key, value in props.items() if key != "instanceView"}
-    result["image"] = (_str(props.get("image"), f"{path}.properties.image") or "").strip()
     if props.get("command") is not None:
         command = _list(props["command"], f"{path}.properties.command")
         result["command"] = [_str(part, f"{path}.properties.command[{i}]") for i, part in enumerate(command)]
@@ -314,7 +307,7 @@ def _validate_init_container(group: str, container: Any, path: str, volume_names
     if props.get("volumeMounts") is not None:
         result["volumeMounts"] = _validate_mounts(group, props["volumeMounts"], volume_names,
                                                   f"{path}.properties.volumeMounts")
-    return {"name": name, "properties": result}
+    return name, props, result
 
 
 def _validate_ports(ports: Any, path: str, *, keep_protocol: bool) -> list[dict[str, Any]]:
