@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 python -m pip install -q --disable-pip-version-check -e ".[notebook]"
 # The emulator is also started on demand by `%aci use local`; starting it here makes the first cell instant.
 aci-emulator start
-exec jupyter lab notebooks/01-quickstart.ipynb "$@"
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+extra=()
+[ "$(id -u)" = "0" ] && extra+=(--allow-root)
+exec jupyter lab notebooks/01-quickstart.ipynb "${extra[@]}" "$@"
