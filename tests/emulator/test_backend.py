@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aci_widgets._testing import wait_for
 from aci_widgets.emulator.backend import Backend
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.errors import ArmError
@@ -44,16 +45,6 @@ def group_body(*containers: dict[str, Any], restart_policy: str = "Always", port
             props["ipAddress"]["dnsNameLabel"] = dns
     return {"location": "westeurope", "tags": {}, "properties": props}
 
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
-        time.sleep(interval)
 
 
 def state(backend: Backend, name: str) -> str:

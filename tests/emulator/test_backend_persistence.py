@@ -8,12 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aci_widgets._testing import wait_for
 from aci_widgets.emulator.backend import RUN_MARKER_ENV, Backend
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.runtime import is_process_alive
@@ -26,14 +25,6 @@ def body(script: str, policy: str) -> dict[str, Any]:
         {"name": "c", "properties": {"image": "alpine", "command": ["/bin/sh", "-c", script],
                                      "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}}]}}
 
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        time.sleep(0.01)
-    return value
 
 
 def new_backend(home: Path) -> Backend:

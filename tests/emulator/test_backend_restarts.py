@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aci_widgets._testing import wait_for
 from aci_widgets.emulator.backend import Backend
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.runtime import is_process_alive
@@ -25,14 +26,6 @@ def body(*containers: dict[str, Any], policy: str) -> dict[str, Any]:
     return {"location": "eastus", "properties": {"containers": list(containers), "osType": "Linux",
                                                  "restartPolicy": policy}}
 
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        time.sleep(0.01)
-    return value
 
 
 @pytest.fixture
