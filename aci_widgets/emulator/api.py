@@ -297,20 +297,18 @@ def _bool_query(call: Call, name: str) -> bool:
 
 def _page(call: Call, items: list[dict[str, Any]]) -> Reply:
     """One page of ``items`` (dicts with an ``id``); see :func:`_page_documents`."""
-    return _page_documents(call, [(str(item.get("id", "")).lower(), json.dumps(item, separators=(",", ":")))
-                                  for item in items])
+    documents = [(str(item.get("id", "")).lower(), json.dumps(item, separators=(",", ":"))) for item in items]
+    return _page_documents(call, sorted(documents, key=lambda document: document[0]))
 
 
 def _page_documents(call: Call, documents: list[tuple[str, str]]) -> Reply:
-    """One page of ``(lower-cased id, JSON text)`` documents and a ``nextLink`` carrying a ``$skiptoken``.
+    """One page of ``(lower-cased id, JSON text)`` documents, sorted by id, and a ``nextLink`` with a ``$skiptoken``.
 
     Keyset paging on the lower-cased resource id: a group created or deleted between two page requests
     neither shifts nor repeats the others (an offset token would). The page's JSON texts are spliced into
     the body as they are: no document is parsed or serialised again per page.
     """
     page_size = call.page_size
-    keyed = sorted(documents, key=lambda pair: pair[0])
-    keys = [key for key, _ in keyed]
     start = 0
     token = call.query.get("$skiptoken")
     if token:
@@ -322,10 +320,10 @@ def _page_documents(call: Call, documents: list[tuple[str, str]]) -> Reply:
             raise errors.bad_request("InvalidQueryParameterValue",
                                      f"The value '{token}' of query parameter '$skiptoken' is invalid.",
                                      target="$skiptoken") from None
-        start = bisect.bisect_right(keys, after)
-    raw = '{"value":[' + ",".join(text for _, text in keyed[start:start + page_size]) + "]"
-    if start + page_size < len(keyed):
-        last_key = keys[start + page_size - 1]
+        start = bisect.bisect_right(documents, after, key=lambda document: document[0])
+    raw = '{"value":[' + ",".join(text for _, text in documents[start:start + page_size]) + "]"
+    if start + page_size < len(documents):
+        last_key = documents[start + page_size - 1][0]
         # url-safe base64: no '+' (the SDK's parse_qs would turn it into a space) and no '/'.
         next_token = base64.urlsafe_b64encode(last_key.encode("utf-8")).rstrip(b"=").decode("ascii")
         query = {k: v for k, v in call.query.items() if k != "$skiptoken"}
