@@ -89,29 +89,29 @@ def log_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def read_start_ticks(pid: int) -> int | None:
-    """Field 22 of ``/proc/<pid>/stat`` (start time in clock ticks after boot), or None if gone."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` from field 3 (state) on, or None when there is no such process."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read()
     except OSError:
         return None
     # The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
-    fields = stat[stat.rfind(b")") + 2:].split()
+    return stat[stat.rfind(b")") + 2:].split()
+
+
+def read_start_ticks(pid: int) -> int | None:
+    """Field 22 of ``/proc/<pid>/stat`` (start time in clock ticks after boot), or None if gone."""
+    fields = _stat_fields(pid)
     try:
-        return int(fields[19])  # fields[0] is field 3 (state), so field 22 is fields[19]
+        return int(fields[19]) if fields else None  # fields[0] is field 3 (state), so field 22 is fields[19]
     except (IndexError, ValueError):
         return None
 
 
 def process_state(pid: int) -> str | None:
     """The one-letter state of ``pid`` (``R``, ``S``, ``Z``...), or None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2:].split()
+    fields = _stat_fields(pid)
     return fields[0].decode() if fields else None
 
 
