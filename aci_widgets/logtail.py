@@ -36,6 +36,15 @@ class LogCursor:
         self.partial = tail
         return new
 
+    def restart(self) -> list[str]:
+        """The container was restarted (its restart count rose): the log now is the new run's, from line 0.
+
+        Needed because a new run can be as long as the old one by the time we look, which no length check sees.
+        """
+        self.emitted = 0
+        self.partial = ""
+        return [RESTART_MARKER]
+
     def flush(self) -> list[str]:
         """The held-back partial line, once the log is final."""
         if self.partial:

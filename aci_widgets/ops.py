@@ -327,8 +327,13 @@ class GroupOperations:
         pause = interval if interval is not None else (0.25 if self.backend == "local" else 2.0)
         cursor = LogCursor()
         started = time.monotonic()
+        restarts = _restart_count(group.json, container)
         while True:
             finished = container_finished(group.json, container)
+            current = _restart_count(group.json, container)
+            if current > restarts:
+                yield from cursor.restart()
+            restarts = current
             yield from cursor.advance(self.logs(name, container, resource_group=rg, timestamps=timestamps))
             if finished:
                 yield from cursor.flush()
@@ -439,6 +444,13 @@ def container_finished(group_json: Mapping[str, Any], container: str) -> bool:
             exit_code = current.get("exitCode")
             return policy == "Never" or (policy == "OnFailure" and exit_code == 0)
     return False
+
+
+def _restart_count(group_json: Mapping[str, Any], container: str) -> int:
+    for item in (group_json.get("properties") or {}).get("containers", []):
+        if item.get("name") == container:
+            return int(((item.get("properties") or {}).get("instanceView") or {}).get("restartCount") or 0)
+    return 0
 
 
 def _last_warning(group_json: Mapping[str, Any]) -> str:
