@@ -327,10 +327,10 @@ class GroupOperations:
         pause = interval if interval is not None else (0.25 if self.backend == "local" else 2.0)
         cursor = LogCursor()
         started = time.monotonic()
-        restarts = _restart_count(group.json, container)
+        restarts = restart_count(group.json, container)
         while True:
             finished = container_finished(group.json, container)
-            current = _restart_count(group.json, container)
+            current = restart_count(group.json, container)
             if current > restarts:
                 yield from cursor.restart()
             restarts = current
@@ -446,7 +446,8 @@ def container_finished(group_json: Mapping[str, Any], container: str) -> bool:
     return False
 
 
-def _restart_count(group_json: Mapping[str, Any], container: str) -> int:
+def restart_count(group_json: Mapping[str, Any], container: str) -> int:
+    """The container's restart count in a GET answer (0 when absent)."""
     for item in (group_json.get("properties") or {}).get("containers", []):
         if item.get("name") == container:
             return int(((item.get("properties") or {}).get("instanceView") or {}).get("restartCount") or 0)

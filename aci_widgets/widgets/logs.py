@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..logtail import LogCursor
-from ..ops import container_finished
+from ..ops import container_finished, restart_count
 from ..results import GroupDetails
 from .progress import StatusLine, one_line_error
 
@@ -193,15 +193,20 @@ class LogViewer(widgets.VBox):
         started = time.monotonic()
         container = self.container.value
         cursor, lines = LogCursor(), []
+        restarts: int | None = None
         reason = "stopped"
         try:
             while True:
                 if self._restart_follow.is_set():
                     self._restart_follow.clear()
-                    container, cursor, lines = self.container.value, LogCursor(), []
+                    container, cursor, lines, restarts = self.container.value, LogCursor(), [], None
                 group_json = self.session.get_group_json(self.group_name, self.resource_group)
                 self._details_json = group_json
                 finished = container_finished(group_json, container)
+                current = restart_count(group_json, container)
+                if restarts is not None and current > restarts:  # a new run: its log starts again
+                    lines.extend(cursor.restart())
+                restarts = current
                 content = self.session.logs(self.group_name, container, resource_group=self.resource_group,
                                             timestamps=self.timestamps.value)
                 lines.extend(cursor.advance(content))
