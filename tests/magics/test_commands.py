@@ -8,7 +8,6 @@ import signal
 import threading
 
 import pandas as pd
-import pytest
 
 import aci_widgets
 from aci_widgets import session as sessions
@@ -328,13 +327,9 @@ def test_form_and_browse_without_a_kernel(ip, rg, unique_name, run):
 
 
 def test_form_and_browse_in_a_kernel(ip, rg, run, monkeypatch):
-    pytest.importorskip("ipywidgets")
-    try:
-        from aci_widgets.widgets.browser import GroupBrowser
-        from aci_widgets.widgets.form import GroupForm
-    except ImportError:
-        pytest.skip("the widgets are not there yet")
     from aci_widgets import display as shown_display
+    from aci_widgets.widgets.browser import GroupBrowser
+    from aci_widgets.widgets.form import GroupForm
 
     monkeypatch.setattr(shown_display, "in_kernel", lambda shell: True)
     displayed: list[object] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from aci_widgets import display as shown_display
 from aci_widgets.results import Progress
 
@@ -50,7 +48,6 @@ def test_progress_in_a_terminal_prints_status_changes_only(capsys):
 
 
 def test_show_in_a_kernel_displays_the_detail_widget(ip, rg, unique_name, run, monkeypatch):
-    pytest.importorskip("ipywidgets")
     from aci_widgets.widgets import GroupDetailView
 
     assert run(f"%aci create {unique_name} --image {HELLO}").success

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 HELLO = "mcr.microsoft.com/azuredocs/aci-helloworld"
 

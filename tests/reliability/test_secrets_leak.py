@@ -208,8 +208,7 @@ def test_teaching_notebooks_never_show_the_client_secret(notebook: str, emulator
     from nbclient import NotebookClient
 
     path = NOTEBOOK_DIR / notebook
-    if not path.exists():
-        pytest.skip(f"{notebook} does not exist yet")
+    assert path.exists(), f"{notebook} is missing"
     document = nbformat.read(path, as_version=4)
     # The kernel finds the session's emulator through ACI_EMULATOR_HOME/PORT (set by the emulator fixture).
     assert os.environ.get("ACI_EMULATOR_HOME") == str(emulator.home.path)
