@@ -248,9 +248,11 @@ def emulator_knobs(emulator: RunningEmulator) -> Iterator[EmulatorControl]:
 @pytest.fixture(scope="session")
 def emulator_tools() -> SimpleNamespace:
     """The helpers above for tests that run their own server (tests cannot import a conftest by name):
-    ``start_emulator``, ``stop_emulator``, ``sdk_clients``, ``free_port``, ``processes_using``, ``process_alive``."""
+    ``start_emulator``, ``stop_emulator``, ``sdk_clients``, ``free_port``, ``processes_using``, ``process_alive``,
+    ``descendants``."""
     return SimpleNamespace(start_emulator=start_emulator, stop_emulator=stop_emulator, sdk_clients=sdk_clients,
-                           free_port=free_port, processes_using=processes_using, process_alive=process_alive)
+                           free_port=free_port, processes_using=processes_using, process_alive=process_alive,
+                           descendants=descendants)
 
 
 # -- names and resource groups ---------------------------------------------------------------------
