@@ -221,7 +221,7 @@ def previews(spec: GroupSpec) -> dict[str, str]:
     The exports write placeholders for secrets; redacting the real values afterwards is a second
     guard, so that a bug in an exporter still cannot show a password in a preview.
     """
-    from . import spec_io
+    from .spec import formats as spec_io
 
     secrets = spec.secrets()
     texts = {

@@ -296,7 +296,7 @@ class AciMagics(Magics, Configurable):
 
     def _spec_from_cell(self, args: argparse.Namespace, cell: str) -> GroupSpec:
         from .magic_args import SPEC_FLAGS, MagicUsage
-        from .spec_io import spec_from_yaml
+        from .spec.formats import spec_from_yaml
 
         extra = [flag for flag in SPEC_FLAGS if getattr(args, flag, None) is not None]
         extra += [flag for flag in ("ports", "env", "secure_env") if getattr(args, flag)]
@@ -401,7 +401,7 @@ class AciMagics(Magics, Configurable):
                 text = current.export_group(args.name, args.resource_group)
             else:
                 from .spec import GroupSpec
-                from .spec_io import to_az, to_python
+                from .spec.formats import to_az, to_python
 
                 spec = GroupSpec.from_group_json(current.get_group_json(args.name, args.resource_group))
                 text = to_python(spec) if fmt == "python" else to_az(spec)

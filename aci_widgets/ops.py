@@ -405,7 +405,7 @@ class GroupOperations:
     # -- export ---------------------------------------------------------------------------------------
     def export_group(self, name: str, resource_group: str | None = None) -> str:
         """YAML that ``az container create --file`` and ``%%aci create`` accept."""
-        from .spec_io import export_group_yaml
+        from .spec.formats import export_group_yaml
 
         return export_group_yaml(self.get_group_json(name, resource_group))
 

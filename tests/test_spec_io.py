@@ -13,7 +13,7 @@ import yaml
 from aci_widgets.errors import InvalidInput
 from aci_widgets.secrets import Secret
 from aci_widgets.spec import ContainerSpec, EnvVar, GroupSpec, PortSpec, RegistryCredential
-from aci_widgets.spec_io import export_group_yaml, parse_env_pairs, spec_from_yaml, to_az, to_python, to_yaml
+from aci_widgets.spec.formats import export_group_yaml, parse_env_pairs, spec_from_yaml, to_az, to_python, to_yaml
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 SENTINEL = "SENTINEL-SECRET-123"

@@ -191,7 +191,7 @@ def test_not_found_is_one_line(session):
 
 
 def test_export_round_trips_through_yaml(session):
-    from aci_widgets.spec_io import spec_from_yaml
+    from aci_widgets.spec.formats import spec_from_yaml
 
     session.create_group(GroupSpec.single("exported", "alpine", command=["sleep", "30"], env={"A": "1"},
                                           secure_env={"B": "hidden-value"}))

@@ -247,7 +247,7 @@ def test_the_catalogue_is_big_enough() -> None:
 @pytest.mark.parametrize(("bad", "door"), DOOR_CASES)
 def test_bad_input_gets_the_same_message_through_each_door(bad: Bad, door: str, api: Any, shell: Any) -> None:
     from aci_widgets.spec import GroupSpec
-    from aci_widgets.spec_io import spec_from_yaml
+    from aci_widgets.spec.formats import spec_from_yaml
 
     rg = api.resource_group
     if door == "api":
@@ -315,7 +315,7 @@ def _sweep_magic(name: str, flags: str) -> Callable[[Any, Any], str]:
 
 def _yaml_both(text: str) -> list[tuple[str, Callable[[Any, Any], str]]]:
     def direct(session: Any, shell: Any) -> str:
-        from aci_widgets.spec_io import spec_from_yaml
+        from aci_widgets.spec.formats import spec_from_yaml
 
         with pytest.raises(InvalidInput) as caught:
             spec_from_yaml(text).validate()

@@ -154,7 +154,7 @@ properties:
 
 
 def test_python_api_never_shows_secure_values_or_passwords(emulator: Any, rg: str, seen: Seen) -> None:
-    from aci_widgets import spec_io
+    from aci_widgets.spec import formats as spec_io
 
     session = aci_widgets.connect(auth_file=emulator.auth_file, resource_group=rg, quiet=True)
     notes: list[str] = []

@@ -1,136 +1,43 @@
-"""Container-group specs: the one model that flags, YAML, the form and the exports share.
+"""``GroupSpec``: the one model of a container group that flags, YAML, the form and the exports share.
 
 A ``GroupSpec`` is what the user *asked for*, before any request. It is deliberately lenient to build
 (the form builds one from half-typed fields) and strict to check: ``spec.problems()`` returns every
 problem at once, keyed by a field path such as ``containers[1].env[2].name``, and ``spec.validate()``
 raises ``InvalidInput`` with them. The rules themselves live in ``rules.py`` (shared with the emulator);
-this module only walks the spec and names the fields.
+``checks.py`` walks the spec and names the fields.
 
 Secure environment values and registry passwords are ``Secret`` objects: they print as ``********``
 everywhere, and only ``spec.to_arm()`` (the request body) carries the real values.
 
-Reading and writing the ARM JSON body is in ``spec_arm.py``; YAML, Python and ``az`` exports are in
-``spec_io.py``. This module imports neither pandas, ipywidgets nor the Azure SDK.
+The parts (containers, ports, env) are in ``parts.py``; reading and writing ARM JSON in ``arm.py``; YAML,
+Python and ``az`` exports in ``formats.py``. This module imports neither pandas, ipywidgets nor the Azure SDK.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import rules
-from .errors import InvalidInput
-from .secrets import Secret, reveal
-
-__all__ = [
-    "FIELD_KINDS",
-    "ContainerSpec",
-    "EnvVar",
-    "GroupSpec",
-    "PortSpec",
-    "RegistryCredential",
-    "command_from_line",
-    "is_placeholder",
-    "parse_env_pairs",
-    "parse_ports",
-    "password_placeholder",
-    "secure_placeholder",
-    "shell_command",
-    "validate_field",
-]
-
-# What exports write instead of a secret; a spec that still holds one is refused by problems().
-_PLACEHOLDER_RE = re.compile(r"^<(secure value|password) for .*>$")
-
-
-def secure_placeholder(name: str) -> str:
-    return f"<secure value for {name}>"
-
-
-def password_placeholder(server: str) -> str:
-    return f"<password for {server}>"
-
-
-def is_placeholder(value: str | Secret) -> bool:
-    """True for the stand-in an export writes where a secret was (``<secure value for NAME>``)."""
-    return bool(_PLACEHOLDER_RE.match(reveal(value)))
-
-
-# -- the model ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PortSpec:
-    """A port and its protocol (``TCP`` or ``UDP``)."""
-
-    port: int
-    protocol: str = "TCP"
-
-    def __post_init__(self) -> None:
-        self.protocol = rules.canonical_choice(self.protocol, rules.PROTOCOLS) or self.protocol
-
-    def __str__(self) -> str:
-        return f"{self.port}/{self.protocol}"
-
-
-@dataclass
-class EnvVar:
-    """An environment variable. ``secure=True`` values are held as ``Secret`` (and a ``Secret`` is always secure)."""
-
-    name: str
-    value: str | Secret = ""
-    secure: bool = False
-
-    def __post_init__(self) -> None:
-        if self.value is None:
-            self.value = ""
-        if isinstance(self.value, Secret):
-            self.secure = True
-        elif self.secure:
-            self.value = Secret(str(self.value))
-
-
-@dataclass
-class ContainerSpec:
-    """One container: image, resources (requests and optional limits), ports, command, environment."""
-
-    name: str
-    image: str
-    cpu: float = rules.DEFAULT_CPU
-    memory_gb: float = rules.DEFAULT_MEMORY_GB
-    ports: list[PortSpec] = field(default_factory=list)
-    command: list[str] | None = None
-    env: list[EnvVar] = field(default_factory=list)
-    cpu_limit: float | None = None
-    memory_limit_gb: float | None = None
-
-    def __post_init__(self) -> None:
-        # Accept the convenient spellings (ports=[80], env={"K": "V"}); anything odd stays as given
-        # so that problems() can name it instead of a constructor raising halfway through a form.
-        self.ports = [_coerce_port(port) for port in self.ports]
-        if isinstance(self.env, Mapping):
-            self.env = [EnvVar(str(name), value) for name, value in self.env.items()]
-        else:
-            self.env = [item if isinstance(item, EnvVar) else EnvVar(*item) for item in self.env]
-        if isinstance(self.command, tuple):
-            self.command = list(self.command)
-
-
-@dataclass
-class RegistryCredential:
-    """Credentials for a private registry; the password is a ``Secret``."""
-
-    server: str
-    username: str
-    password: Secret = field(default_factory=lambda: Secret(""))
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.password, Secret):
-            self.password = Secret(str(self.password if self.password is not None else ""))
+from .. import rules
+from ..errors import InvalidInput
+from ..secrets import Secret, reveal
+from .arm import group_fields_from_arm, spec_to_arm
+from .checks import group_problems
+from .parts import (
+    ContainerSpec,
+    EnvVar,
+    PortSpec,
+    RegistryCredential,
+    _coerce_port,
+    _env_items,
+    _number_or_zero,
+    _registry_list,
+    command_from_line,
+    is_placeholder,
+    password_placeholder,
+    secure_placeholder,
+)
 
 
 @dataclass
@@ -234,9 +141,7 @@ class GroupSpec:
         cover (volumes, probes...), raise ``InvalidInput`` naming the key (with a "did you mean").
         ``name`` is used when the body has none.
         """
-        from .spec_arm import spec_from_arm
-
-        return spec_from_arm(body, name=name, resource_group=resource_group, strict=True)
+        return cls(**group_fields_from_arm(body, name=name, resource_group=resource_group, strict=True))
 
     @classmethod
     def from_group_json(cls, group: Mapping[str, Any]) -> GroupSpec:
@@ -246,9 +151,7 @@ class GroupSpec:
         by ACI, so they hold placeholders (``<secure value for NAME>``) that ``problems()`` asks to fill in.
         Features outside this model (volumes, probes, identity...) are dropped.
         """
-        from .spec_arm import spec_from_arm
-
-        return spec_from_arm(group, strict=False)
+        return cls(**group_fields_from_arm(group, strict=False))
 
     # -- derived values ------------------------------------------------------------------------------
     def container_ports(self) -> list[PortSpec]:
@@ -292,8 +195,6 @@ class GroupSpec:
     # -- validation ----------------------------------------------------------------------------------
     def problems(self) -> dict[str, str]:
         """Every problem at once: ``{field path: one-line message}``; empty when the spec can be sent."""
-        from .spec_checks import group_problems
-
         return group_problems(self)
 
     def validate(self) -> GroupSpec:
@@ -306,122 +207,4 @@ class GroupSpec:
     # -- output --------------------------------------------------------------------------------------
     def to_arm(self, location_default: str = rules.DEFAULT_LOCATION) -> dict[str, Any]:
         """The ARM PUT body (ACI's camelCase JSON), with the REAL secret values: it is what gets sent."""
-        from .spec_arm import spec_to_arm
-
         return spec_to_arm(self, location_default=location_default)
-
-
-# -- parsing helpers shared by the magics, the form and spec_io -----------------------------------------------
-
-
-def command_from_line(text: str) -> list[str]:
-    """Split a command line the way ``az --command-line`` does: ``python -c 'print(1)'`` -> 3 arguments."""
-    try:
-        return shlex.split(text)
-    except ValueError as error:  # "No closing quotation"
-        raise InvalidInput({"command": f"cannot split {text!r}: {str(error).lower()}"}) from None
-
-
-def shell_command(commands: str) -> list[str]:
-    """Several commands through a shell: ``['/bin/sh', '-c', 'echo FOO && tail -f /dev/null']``."""
-    return ["/bin/sh", "-c", commands]
-
-
-def parse_env_pairs(pairs: Iterable[str], field: str = "env") -> list[tuple[str, str]]:
-    """``["K=V", "A=b=c d"]`` -> ``[("K", "V"), ("A", "b=c d")]``: split at the first ``=`` like az.
-
-    Raises ``InvalidInput`` naming every item without ``=`` (by position only when ``field`` is a secure one).
-    """
-    result: list[tuple[str, str]] = []
-    bad: list[str] = []
-    secure = "secure" in field
-    for position, pair in enumerate(pairs, start=1):
-        name, sep, value = str(pair).partition("=")
-        if not sep or not name:
-            # a mistyped secure pair may be the bare secret itself: name it by position, never echo it
-            bad.append(f"item {position}" if secure else repr(str(pair)))
-        else:
-            result.append((name, value))
-    if bad:
-        shown = ", ".join(bad)
-        raise InvalidInput({field: f"{shown}: environment variables must be in the format KEY=VALUE"})
-    return result
-
-
-def parse_ports(values: Iterable[int | str | PortSpec] | str, protocol: str = "TCP",
-                field: str = "ports") -> list[PortSpec]:
-    """``"80, 443/udp"`` or ``[80, "8080"]`` -> ``[PortSpec(80), ...]``; ``InvalidInput`` names bad entries."""
-    if isinstance(values, str):
-        values = [part for part in re.split(r"[,\s]+", values) if part]
-    ports = [_coerce_port(value, protocol) for value in values]
-    problems = {}
-    for index, port in enumerate(ports):
-        message = rules.check_port(port.port) or rules.check_protocol(port.protocol)
-        if message:
-            problems[f"{field}[{index}]"] = message
-    if problems:
-        raise InvalidInput(problems)
-    return ports
-
-
-def _coerce_port(value: Any, protocol: str = "TCP") -> PortSpec:
-    """A PortSpec from 80, "80", "80/udp", (80, "UDP"), {"port": 80}; unparseable parts are kept for problems()."""
-    if isinstance(value, PortSpec):
-        return value
-    if isinstance(value, Mapping):
-        return PortSpec(_int_if_possible(value.get("port")), str(value.get("protocol") or protocol))
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return PortSpec(_int_if_possible(value[0]), str(value[1]))
-    if isinstance(value, str) and "/" in value:
-        number, _, proto = value.partition("/")
-        return PortSpec(_int_if_possible(number.strip()), proto.strip())
-    return PortSpec(_int_if_possible(value), protocol)
-
-
-def _int_if_possible(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _number_or_zero(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return number if not math.isnan(number) and number > 0 else 0.0  # NaN and negatives count as nothing
-
-
-def _env_items(env: Mapping[str, Any] | Iterable[Any] | None, field: str) -> list[tuple[str, str]]:
-    if env is None:
-        return []
-    if isinstance(env, Mapping):
-        return [(str(k), reveal(v) if isinstance(v, Secret) else str(v)) for k, v in env.items()]
-    if isinstance(env, str):
-        env = [env]
-    items = list(env)
-    pairs = [tuple(item) for item in items if isinstance(item, (tuple, list))]
-    texts = [item for item in items if not isinstance(item, (tuple, list))]
-    return [(str(k), str(v)) for k, v in pairs] + parse_env_pairs(texts, field)
-
-
-def _registry_list(registry: Any) -> list[RegistryCredential]:
-    if registry is None:
-        return []
-    if isinstance(registry, RegistryCredential):
-        return [registry]
-    if isinstance(registry, Mapping):
-        return [RegistryCredential(str(registry.get("server", "")), str(registry.get("username", "")),
-                                   registry.get("password", ""))]
-    server, username, password = registry
-    return [RegistryCredential(server, username, password)]
-
-
-# The per-field checks the form calls as the user types live with the whole-spec checks.
-from .spec_checks import FIELD_KINDS, validate_field  # noqa: E402

@@ -1,4 +1,4 @@
-"""ARM JSON <-> ``GroupSpec``: the request body ACI takes, and reading bodies/YAML documents back.
+"""ARM JSON <-> a group spec: the request body ACI takes, and reading bodies/YAML documents back.
 
 Reading follows az and ARM: keys match without regard to case (``memoryInGb`` is ``memoryInGB``),
 enum values too (``protocol: tcp``). Read-only keys are skipped. In *strict* mode (user input: YAML,
@@ -13,13 +13,13 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from . import rules
-from .errors import InvalidInput
-from .secrets import Secret, reveal
-from .spec import (
+from .. import rules
+from ..errors import InvalidInput
+from ..secrets import Secret, reveal
+from .parts import (
     ContainerSpec,
     EnvVar,
-    GroupSpec,
+    GroupShape,
     PortSpec,
     RegistryCredential,
     password_placeholder,
@@ -115,8 +115,9 @@ class _Reader:
         return str(value)
 
 
-def spec_from_arm(body: Mapping[str, Any], *, name: str | None = None, resource_group: str | None = None,
-                  strict: bool = True) -> GroupSpec:
+def group_fields_from_arm(body: Mapping[str, Any], *, name: str | None = None, resource_group: str | None = None,
+                          strict: bool = True) -> dict[str, Any]:
+    """The ``GroupSpec`` fields an ARM body or YAML document holds (``GroupSpec.from_dict`` builds the spec)."""
     reader = _Reader(strict)
     top = reader.fields(body, "", _TOP)
     body_name = reader.text(top.get("name"), "name") if top.get("name") is not None else None
@@ -147,19 +148,19 @@ def spec_from_arm(body: Mapping[str, Any], *, name: str | None = None, resource_
     if reader.problems:
         raise InvalidInput(reader.problems)
     location = top.get("location")
-    return GroupSpec(
-        name=group_name,
-        containers=containers,
-        resource_group=resource_group,
-        location=reader.text(location, "location") if location is not None else None,
-        os_type=reader.text(props.get("osType"), "properties.osType") or "Linux",
-        restart_policy=reader.text(props.get("restartPolicy"), "properties.restartPolicy") or "Always",
-        ip_address_type=reader.text(ip.get("type"), "properties.ipAddress.type") or None if ip else None,
-        dns_name_label=reader.text(ip.get("dnsNameLabel"), "properties.ipAddress.dnsNameLabel") or None,
-        ports=ports,
-        registry_credentials=registries,
-        tags={str(key): reader.text(value, f"tags.{key}") for key, value in tags.items()},
-    )
+    return {
+        "name": group_name,
+        "containers": containers,
+        "resource_group": resource_group,
+        "location": reader.text(location, "location") if location is not None else None,
+        "os_type": reader.text(props.get("osType"), "properties.osType") or "Linux",
+        "restart_policy": reader.text(props.get("restartPolicy"), "properties.restartPolicy") or "Always",
+        "ip_address_type": reader.text(ip.get("type"), "properties.ipAddress.type") or None if ip else None,
+        "dns_name_label": reader.text(ip.get("dnsNameLabel"), "properties.ipAddress.dnsNameLabel") or None,
+        "ports": ports,
+        "registry_credentials": registries,
+        "tags": {str(key): reader.text(value, f"tags.{key}") for key, value in tags.items()},
+    }
 
 
 def _read_container(reader: _Reader, item: Any, path: str) -> ContainerSpec:
@@ -237,7 +238,7 @@ def _read_registry(reader: _Reader, item: Any, path: str) -> RegistryCredential:
 # -- writing ---------------------------------------------------------------------------------------------
 
 
-def spec_to_arm(spec: GroupSpec, *, location_default: str | None = rules.DEFAULT_LOCATION) -> dict[str, Any]:
+def spec_to_arm(spec: GroupShape, *, location_default: str | None = rules.DEFAULT_LOCATION) -> dict[str, Any]:
     """The ARM body with real secrets. ``location_default=None`` leaves ``location`` out when the spec has none."""
     properties: dict[str, Any] = {
         "containers": [_container_to_arm(container) for container in spec.containers],

@@ -20,9 +20,10 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InvalidInput
-from .spec import GroupSpec, parse_env_pairs, password_placeholder, secure_placeholder
-from .spec_arm import API_VERSION, DEFAULT_LABEL_SCOPE, RESOURCE_TYPE, spec_from_arm, spec_to_arm
+from ..errors import InvalidInput
+from .arm import API_VERSION, DEFAULT_LABEL_SCOPE, RESOURCE_TYPE, spec_to_arm
+from .group import GroupSpec
+from .parts import parse_env_pairs, password_placeholder, secure_placeholder
 
 __all__ = ["export_group_yaml", "parse_env_pairs", "spec_from_yaml", "to_az", "to_python", "to_yaml"]
 
@@ -50,7 +51,7 @@ def spec_from_yaml(text: str, name: str | None = None, *, resource_group: str | 
         raise InvalidInput({"yaml": "the document is empty; expected a container group with name and properties"})
     if not isinstance(document, Mapping):
         raise InvalidInput({"yaml": f"expected a mapping with name and properties, not {type(document).__name__}"})
-    spec = spec_from_arm(document, name=name, resource_group=resource_group, strict=True)
+    spec = GroupSpec.from_dict(document, name=name, resource_group=resource_group)
     if not spec.name:
         raise InvalidInput({"name": "The name of the container group is required (give it in the YAML or as NAME)"})
     return spec

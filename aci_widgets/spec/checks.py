@@ -3,20 +3,26 @@
 ``group_problems`` walks a spec and collects every problem. Paths name the spec's fields
 (``containers[0].cpu``, ``containers[1].env[2].name``, ``ports[0]``) so the
 form can put each message next to its widget and the magics can print ``field: message``.
-``validate_field(kind, value)`` is the same check for one widget as the user types (re-exported by spec.py).
+``validate_field(kind, value)`` is the same check for one widget as the user types (re-exported by the spec package).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import rules
-from .errors import InvalidInput
-from .secrets import Secret, reveal
-
-if TYPE_CHECKING:
-    from .spec import ContainerSpec, GroupSpec, PortSpec
+from .. import rules
+from ..errors import InvalidInput
+from ..secrets import Secret, reveal
+from .parts import (
+    ContainerSpec,
+    GroupShape,
+    PortSpec,
+    command_from_line,
+    is_placeholder,
+    parse_env_pairs,
+    parse_ports,
+)
 
 
 class _Problems(dict[str, str]):
@@ -26,7 +32,7 @@ class _Problems(dict[str, str]):
             self[path] = message
 
 
-def group_problems(spec: GroupSpec) -> dict[str, str]:
+def group_problems(spec: GroupShape) -> dict[str, str]:
     problems = _Problems()
     problems.add("name", rules.check_group_name(spec.name))
     if spec.resource_group is not None:
@@ -43,7 +49,7 @@ def group_problems(spec: GroupSpec) -> dict[str, str]:
     return dict(problems)
 
 
-def _check_containers(spec: GroupSpec, problems: _Problems) -> None:
+def _check_containers(spec: GroupShape, problems: _Problems) -> None:
     if not spec.containers:
         problems.add("containers", "a container group needs at least one container")
         return
@@ -68,7 +74,7 @@ def _check_containers(spec: GroupSpec, problems: _Problems) -> None:
     _check_resources(spec, problems)
 
 
-def _check_resources(spec: GroupSpec, problems: _Problems) -> None:
+def _check_resources(spec: GroupShape, problems: _Problems) -> None:
     cpu_ok = memory_ok = True
     for index, container in enumerate(spec.containers):
         cpu_problem = rules.check_cpu(container.cpu)
@@ -128,7 +134,7 @@ def _check_env(container: ContainerSpec, path: str, problems: _Problems) -> None
                                               "placeholder; fill in the real value")
 
 
-def _check_network(spec: GroupSpec, problems: _Problems) -> None:
+def _check_network(spec: GroupShape, problems: _Problems) -> None:
     if spec.ip_address_type is not None:
         problems.add("ip_address_type", rules.check_ip_address_type(spec.ip_address_type))
     if spec.dns_name_label is not None:
@@ -153,7 +159,7 @@ def _check_network(spec: GroupSpec, problems: _Problems) -> None:
             problems.add(f"ports[{index}]", f"{port} is not exposed by any container; add it to a container's ports")
 
 
-def _check_registries(spec: GroupSpec, problems: _Problems) -> None:
+def _check_registries(spec: GroupShape, problems: _Problems) -> None:
     for index, credential in enumerate(spec.registry_credentials):
         path = f"registry_credentials[{index}]"
         if not credential.server or any(ch.isspace() for ch in credential.server):
@@ -167,7 +173,6 @@ def _check_registries(spec: GroupSpec, problems: _Problems) -> None:
 
 
 def _is_placeholder(value: str | Secret) -> bool:
-    from .spec import is_placeholder
 
     return is_placeholder(reveal(value))
 
@@ -176,7 +181,6 @@ def _is_placeholder(value: str | Secret) -> bool:
 
 
 def _check_ports_text(text: str) -> str | None:
-    from .spec import parse_ports
 
     try:
         parse_ports(text)
@@ -186,7 +190,6 @@ def _check_ports_text(text: str) -> str | None:
 
 
 def _check_env_pair(text: str) -> str | None:
-    from .spec import parse_env_pairs
 
     try:
         (name, _value), = parse_env_pairs([text])
@@ -196,7 +199,6 @@ def _check_env_pair(text: str) -> str | None:
 
 
 def _check_command_line(text: str) -> str | None:
-    from .spec import command_from_line
 
     if not text.strip():
         return None  # empty means "the image's default command"
