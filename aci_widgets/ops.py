@@ -6,12 +6,13 @@ Every call goes through the session's real SDK clients. Two paths:
 - raw JSON through the same client's pipeline (``ci._send_request``: same auth, retries, TLS) where the
   SDK's model layer would cost ~1.2 ms a group (list, live state, get): frames are built from the JSON.
 
-Errors from azure-core become the one-line errors of ``errors.py``, with secrets scrubbed.
+Errors from azure-core become the one-line errors of ``errors.py``, with secrets scrubbed (``arm_calls.py``).
+The session holds one ``GroupOperations`` (composition: nothing here imports ``session.py``) and offers its
+methods as its own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets as _random
 import threading
@@ -21,128 +22,40 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .errors import (
-    AciError,
-    AuthenticationFailed,
-    BackendUnavailable,
-    InvalidInput,
-    NotFound,
-    OperationFailed,
-)
+from .arm_calls import PROVIDER, ArmCalls
+from .errors import InvalidInput, NotFound, OperationFailed
 from .logtail import LogCursor
 from .results import TERMINAL_GROUP_STATES, CreateHandle, GroupDetails, Progress, ProgressCallback, TaskResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .session import Tuning
     from .spec import GroupSpec
 
-CI_API_VERSION = "2023-05-01"
-PROVIDER = "providers/Microsoft.ContainerInstance/containerGroups"
 
 
 class GroupOperations:
-    """Mixed into :class:`~aci_widgets.session.Session`; see there for the attributes."""
+    """List, get, create, run, logs, lifecycle and resource groups over one connection's ``ArmCalls``."""
 
-    ci: Any
-    rm: Any
-    backend: str
-    subscription_id: str
-    resource_group: str | None
-    location: str | None
-    tuning: Tuning
-
-    def notify(self, message: str) -> None:  # replaced per instance by Session
-        print(message)
-
-    def secret_values(self) -> tuple[str, ...]:
-        return ()
-
-    # -- helpers ------------------------------------------------------------------------------------
-    def _rg(self, resource_group: str | None) -> str:
-        chosen = resource_group or self.resource_group
-        if not chosen:
-            raise InvalidInput({
-                "resource_group": "none given: pass resource_group=, use -g, or set "
-                "%config AciMagics.resource_group"
-            })
-        return chosen
-
-    def _group_path(self, resource_group: str, name: str) -> str:
-        return (f"/subscriptions/{quote(self.subscription_id, safe='')}/resourceGroups/"
-                f"{quote(resource_group, safe='')}/{PROVIDER}/{quote(name, safe='')}")
-
-    @contextlib.contextmanager
-    def _azure_errors(self, what: str) -> Iterator[None]:
-        """Turn azure-core exceptions into one-line library errors, secrets scrubbed."""
-        from azure.core.exceptions import (
-            ClientAuthenticationError,
-            HttpResponseError,
-            ResourceNotFoundError,
-            ServiceRequestError,
-        )
-
-        try:
-            yield
-        except AciError:
-            raise
-        except ResourceNotFoundError as exc:
-            raise NotFound(self._scrub(_arm_message(exc, with_code=False)), code=_arm_code(exc)) from None
-        except ClientAuthenticationError as exc:
-            raise AuthenticationFailed(self._scrub(f"{what}: authentication failed: {_arm_message(exc)}")) from None
-        except HttpResponseError as exc:
-            # OperationFailed shows "Code: message" itself.
-            raise OperationFailed(self._scrub(_arm_message(exc, with_code=False)), code=_arm_code(exc),
-                                  status_code=exc.status_code) from None
-        except ServiceRequestError as exc:
-            raise BackendUnavailable(self._scrub(f"{what}: cannot reach the service: {_first_line(str(exc))}")) \
-                from None
-
-    def _scrub(self, text: str) -> str:
-        for secret in self.secret_values():
-            text = text.replace(secret, "********")
-        return text
-
-    def _send_json(self, method: str, path: str, *, query: Mapping[str, Any] | None = None) -> Any:
-        """A raw ARM request through the SDK client's pipeline; the parsed JSON body (or None)."""
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
-        from azure.core.rest import HttpRequest
-        from azure.mgmt.core.exceptions import ARMErrorFormat
-
-        params = {"api-version": CI_API_VERSION, **(query or {})}
-        response = _read(self.ci._send_request(HttpRequest(method, path, params=params), stream=True))
-        if response.status_code >= 400:
-            # The same exception types the generated operations raise, parsed from the ARM envelope.
-            error_type = {404: ResourceNotFoundError, 401: ClientAuthenticationError}.get(
-                response.status_code, HttpResponseError)
-            raise error_type(response=response, error_format=ARMErrorFormat)
-        return response.json() if response.text() else None
+    def __init__(self, calls: ArmCalls) -> None:
+        self.calls = calls
 
     # -- list / get ---------------------------------------------------------------------------------
     def list_group_json(self, resource_group: str | None = None, *, all_groups: bool = False) -> list[dict]:
         """The raw list JSON (no instance views: the list API has none), following ``nextLink``."""
-        rg = None if all_groups else (resource_group or self.resource_group)
-        base = f"/subscriptions/{quote(self.subscription_id, safe='')}"
+        rg = None if all_groups else (resource_group or self.calls.connection.resource_group)
+        base = self.calls.subscription_path()
         path = f"{base}/resourceGroups/{quote(rg, safe='')}/{PROVIDER}" if rg else f"{base}/{PROVIDER}"
         groups: list[dict] = []
-        with self._azure_errors(f"list container groups in {rg or 'the subscription'}"):
-            page = self._send_json("GET", path)
+        with self.calls.errors(f"list container groups in {rg or 'the subscription'}"):
+            page = self.calls.send_json("GET", path)
             while True:
                 groups.extend(page.get("value") or [])
                 next_link = page.get("nextLink")
                 if not next_link:
                     break
-                page = self._follow_next_link(next_link)
+                page = self.calls.follow_next_link(next_link)
         return groups
-
-    def _follow_next_link(self, next_link: str) -> dict:
-        from azure.core.rest import HttpRequest
-
-        # nextLink carries its own query (skip token, api-version); send it as it is.
-        response = _read(self.ci._send_request(HttpRequest("GET", next_link), stream=True))
-        response.raise_for_status()
-        return response.json()
 
     def list_groups(self, resource_group: str | None = None, *, live: bool = False, cost: bool = False,
                     all_groups: bool = False) -> pd.DataFrame:
@@ -178,20 +91,20 @@ class GroupOperations:
         """
         def fetch(group: Mapping[str, Any]) -> tuple[str, dict | None]:
             try:
-                return str(group["id"]), self._send_json("GET", str(group["id"]))
+                return str(group["id"]), self.calls.send_json("GET", str(group["id"]))
             except Exception:  # noqa: BLE001 - see the docstring
                 return str(group["id"]), None
 
         if not groups:
             return {}
-        workers = max(1, min(self.tuning.max_parallel_gets, len(groups)))
+        workers = max(1, min(self.calls.tuning.max_parallel_gets, len(groups)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aci-live") as pool:
             return {gid: body for gid, body in pool.map(fetch, groups) if body is not None}
 
     def get_group_json(self, name: str, resource_group: str | None = None) -> dict:
-        rg = self._rg(resource_group)
-        with self._azure_errors(f"get {name}"):
-            return self._send_json("GET", self._group_path(rg, name))
+        rg = self.calls.resource_group(resource_group)
+        with self.calls.errors(f"get {name}"):
+            return self.calls.send_json("GET", self.calls.group_path(rg, name))
 
     def get_group(self, name: str, resource_group: str | None = None) -> GroupDetails:
         """One GET: properties, per-container instance views and events."""
@@ -203,23 +116,23 @@ class GroupOperations:
                      timeout: float | None = None) -> GroupDetails | CreateHandle:
         """Validate ``spec`` (no request if it is invalid), create it, and by default wait for it."""
         spec.validate()
-        rg = self._rg(resource_group or spec.resource_group)
-        if self.backend == "local":
+        rg = self.calls.resource_group(resource_group or spec.resource_group)
+        if self.calls.backend == "local":
             self.ensure_resource_group(rg)
-        body = spec.to_arm(location_default=self.location or "eastus")
-        with self._azure_errors(f"create {spec.name}"):
-            poller = self.ci.container_groups.begin_create_or_update(
+        body = spec.to_arm(location_default=self.calls.location or "eastus")
+        with self.calls.errors(f"create {spec.name}"):
+            poller = self.calls.ci.container_groups.begin_create_or_update(
                 rg, spec.name, json.dumps(body).encode("utf-8"), content_type="application/json")
-        handle = CreateHandle(self, spec.name, rg, poller)
+        handle = CreateHandle(self._finish_create, spec.name, rg, poller)
         if not wait:
             return handle
         return self._finish_create(handle, timeout=timeout, progress=progress)
 
     def _finish_create(self, handle: CreateHandle, *, timeout: float | None,
                        progress: ProgressCallback | None) -> GroupDetails:
-        tick = max(0.05, min(1.0, self.tuning.poll_interval or 0.2))
+        tick = max(0.05, min(1.0, self.calls.tuning.poll_interval or 0.2))
         deadline = None if timeout is None else handle.started + timeout
-        with self._azure_errors(f"create {handle.name}"):
+        with self.calls.errors(f"create {handle.name}"):
             while not handle.poller.done():
                 if deadline is not None and time.monotonic() > deadline:
                     raise OperationFailed(f"create {handle.name} still {handle.status()} after {timeout:g} s; "
@@ -264,13 +177,13 @@ class GroupOperations:
         started = time.monotonic()
         details = self.create_group(spec, resource_group=resource_group, progress=progress, timeout=timeout)
         assert isinstance(details, GroupDetails)
-        rg = details.resource_group or self._rg(resource_group)
+        rg = details.resource_group or self.calls.resource_group(resource_group)
         timed_out = False
         while details.state not in TERMINAL_GROUP_STATES:
             if timeout is not None and time.monotonic() - started > timeout:
                 timed_out = True
                 break
-            time.sleep(max(0.05, self.tuning.poll_interval))
+            time.sleep(max(0.05, self.calls.tuning.poll_interval))
             details = self.get_group(spec.name, rg)
             if progress is not None:
                 progress(Progress("run", spec.name, time.monotonic() - started, details.state or "Pending"))
@@ -284,7 +197,7 @@ class GroupOperations:
     def logs(self, name: str, container: str | None = None, *, resource_group: str | None = None,
              tail: int | None = None, timestamps: bool = False) -> str:
         """A container's log (the first container by default). Empty until the container has started."""
-        rg = self._rg(resource_group)
+        rg = self.calls.resource_group(resource_group)
         if tail is not None and (isinstance(tail, bool) or int(tail) < 0):
             raise InvalidInput({"tail": f"{tail!r} must be a whole number of lines, 0 or more"})
         if container is None:
@@ -294,15 +207,15 @@ class GroupOperations:
             query["tail"] = int(tail)
         if timestamps:
             query["timestamps"] = "true"
-        path = f"{self._group_path(rg, name)}/containers/{quote(container, safe='')}/logs"
+        path = f"{self.calls.group_path(rg, name)}/containers/{quote(container, safe='')}/logs"
         try:
-            with self._azure_errors(f"logs of {name}/{container}"):
-                body = self._send_json("GET", path, query=query)
+            with self.calls.errors(f"logs of {name}/{container}"):
+                body = self.calls.send_json("GET", path, query=query)
         except NotFound as exc:
             if exc.code == "ContainerLogNotAvailable":  # the container has not started yet
                 return ""
             raise
-        return self._scrub(str((body or {}).get("content") or ""))
+        return self.calls.scrub(str((body or {}).get("content") or ""))
 
     def _first_container(self, name: str, rg: str) -> str:
         containers = self.get_group(name, rg).containers
@@ -318,13 +231,13 @@ class GroupOperations:
         Bounded polling (one get and one logs request per round, ``interval`` apart). Only new lines are
         yielded; if the log shrinks (the container restarted) a marker line says so and the new run follows.
         """
-        rg = self._rg(resource_group)
+        rg = self.calls.resource_group(resource_group)
         group = self.get_group(name, rg)
         container = container or (group.containers[0] if group.containers else None)
         if container is None or container not in group.containers:
             raise NotFound(f"The container '{container}' does not exist in container group '{name}'.",
                            code="ContainerNotFound")
-        pause = interval if interval is not None else (0.25 if self.backend == "local" else 2.0)
+        pause = interval if interval is not None else (0.25 if self.calls.backend == "local" else 2.0)
         cursor = LogCursor()
         started = time.monotonic()
         restarts = restart_count(group.json, container)
@@ -349,30 +262,30 @@ class GroupOperations:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self, name: str, *, resource_group: str | None = None) -> None:
-        rg = self._rg(resource_group)
-        with self._azure_errors(f"start {name}"):
-            self.ci.container_groups.begin_start(rg, name).result()
+        rg = self.calls.resource_group(resource_group)
+        with self.calls.errors(f"start {name}"):
+            self.calls.ci.container_groups.begin_start(rg, name).result()
 
     def stop(self, name: str, *, resource_group: str | None = None) -> None:
-        rg = self._rg(resource_group)
-        with self._azure_errors(f"stop {name}"):
-            self.ci.container_groups.stop(rg, name)
+        rg = self.calls.resource_group(resource_group)
+        with self.calls.errors(f"stop {name}"):
+            self.calls.ci.container_groups.stop(rg, name)
 
     def restart(self, name: str, *, resource_group: str | None = None) -> None:
-        rg = self._rg(resource_group)
-        with self._azure_errors(f"restart {name}"):
-            self.ci.container_groups.begin_restart(rg, name).result()
+        rg = self.calls.resource_group(resource_group)
+        with self.calls.errors(f"restart {name}"):
+            self.calls.ci.container_groups.begin_restart(rg, name).result()
 
     def delete_groups(self, *names: str, resource_group: str | None = None) -> list[str]:
         """Delete groups; returns the names deleted. Missing ones are reported after the others are gone."""
         if not names:
             raise InvalidInput({"names": "give at least one container group to delete"})
-        rg = self._rg(resource_group)
+        rg = self.calls.resource_group(resource_group)
         deleted: list[str] = []
         missing: list[str] = []
         for name in names:
-            with self._azure_errors(f"delete {name}"):
-                result = self.ci.container_groups.begin_delete(rg, name).result()
+            with self.calls.errors(f"delete {name}"):
+                result = self.calls.ci.container_groups.begin_delete(rg, name).result()
             # ACI answers 204 (no body) for a group that does not exist.
             (deleted if result is not None else missing).append(name)
         if missing:
@@ -384,23 +297,24 @@ class GroupOperations:
     # -- resource groups ------------------------------------------------------------------------------
     def ensure_resource_group(self, name: str | None = None, location: str | None = None) -> str:
         """Create the resource group if it does not exist yet; returns its name."""
-        rg = self._rg(name)
-        with self._azure_errors(f"resource group {rg}"):
-            if not self.rm.resource_groups.check_existence(rg):
-                self.rm.resource_groups.create_or_update(rg, {"location": location or self.location or "eastus"})
+        rg = self.calls.resource_group(name)
+        with self.calls.errors(f"resource group {rg}"):
+            if not self.calls.rm.resource_groups.check_existence(rg):
+                body = {"location": location or self.calls.location or "eastus"}
+                self.calls.rm.resource_groups.create_or_update(rg, body)
         return rg
 
     def delete_resource_group(self, name: str | None = None, *, wait: bool = True) -> None:
         """Delete a resource group and every container group in it."""
-        rg = self._rg(name)
-        with self._azure_errors(f"delete resource group {rg}"):
-            poller = self.rm.resource_groups.begin_delete(rg)
+        rg = self.calls.resource_group(name)
+        with self.calls.errors(f"delete resource group {rg}"):
+            poller = self.calls.rm.resource_groups.begin_delete(rg)
             if wait:
                 poller.result()
 
     def list_resource_groups(self) -> list[str]:
-        with self._azure_errors("list resource groups"):
-            return [group.name for group in self.rm.resource_groups.list()]
+        with self.calls.errors("list resource groups"):
+            return [group.name for group in self.calls.rm.resource_groups.list()]
 
     # -- export ---------------------------------------------------------------------------------------
     def export_group(self, name: str, resource_group: str | None = None) -> str:
@@ -413,11 +327,6 @@ class GroupOperations:
 # -- pure helpers ----------------------------------------------------------------------------------
 
 
-def _read(response: Any) -> Any:
-    """Load a streamed response's body. We ask for ``stream=True`` because otherwise the pipeline's
-    ContentDecodePolicy parses every JSON body once more, which is half the client's CPU on a long list."""
-    response.read()
-    return response
 
 
 def task_name(image: str) -> str:
@@ -463,22 +372,10 @@ def _last_warning(group_json: Mapping[str, Any]) -> str:
     return str(warnings[-1].get("message")) if warnings else "see the group's events"
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text
 
 
-def _arm_code(exc: Any) -> str | None:
-    return getattr(getattr(exc, "error", None), "code", None)
 
 
-def _arm_message(exc: Any, *, with_code: bool = True) -> str:
-    """ACI's message from an azure-core error on one line, as ``(Code) message`` unless ``with_code=False``."""
-    code = _arm_code(exc)
-    message = getattr(getattr(exc, "error", None), "message", None)
-    if message:
-        text = f"({code}) {message}" if code and with_code else str(message)
-        return " ".join(text.split())
-    return _first_line(str(getattr(exc, "message", None) or exc))
 
 
 def names_in(items: Iterable[Mapping[str, Any]]) -> list[str]:

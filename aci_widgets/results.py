@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .ops import GroupOperations
-
 TERMINAL_GROUP_STATES = ("Succeeded", "Failed", "Stopped")
 
 
@@ -169,7 +167,7 @@ class TaskResult:
 class CreateHandle:
     """A create that is still running (``wait=False``): ``wait()`` blocks and returns the details."""
 
-    session: GroupOperations
+    finish: Callable[..., GroupDetails]  # (handle, *, timeout, progress): the operations' wait loop
     name: str
     resource_group: str
     poller: Any
@@ -182,7 +180,7 @@ class CreateHandle:
         return str(self.poller.status())
 
     def wait(self, timeout: float | None = None, progress: ProgressCallback | None = None) -> GroupDetails:
-        return self.session._finish_create(self, timeout=timeout, progress=progress)
+        return self.finish(self, timeout=timeout, progress=progress)
 
     def __repr__(self) -> str:
         return f"<CreateHandle {self.name}: {self.status()} after {time.monotonic() - self.started:.1f} s>"

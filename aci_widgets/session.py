@@ -14,16 +14,19 @@ Management). Every operation in ``ops.py`` goes through those clients, whatever 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from .arm_calls import ArmCalls
 from .credentials import PUBLIC_ARM, AuthFile, read_auth_file
 from .errors import ConfigurationError
 from .ops import GroupOperations
 from .retries import NotifyingRetryPolicy
+from .tuning import Tuning, is_loopback
 
 BACKENDS = ("auto", "local", "azure")
 Notify = Callable[[str], None]
@@ -33,27 +36,42 @@ def _print_notice(message: str) -> None:
     print(message, file=sys.stdout, flush=True)
 
 
-@dataclass(frozen=True)
-class Tuning:
-    """Polling and retry settings. Azure's SDK defaults (30 s polls) are far too slow for the emulator."""
+def _operation(name: str) -> Any:
+    """A Session method that runs ``GroupOperations.<name>`` on the session's operations (same doc, signature)."""
+    method = getattr(GroupOperations, name)
 
-    poll_interval: float = 5.0
-    retry_total: int = 4
-    retry_backoff_factor: float = 0.8
-    max_parallel_gets: int = 16
+    @functools.wraps(method)
+    def forward(self: Session, *args: Any, **kwargs: Any) -> Any:
+        return method(self.operations, *args, **kwargs)
 
-    @classmethod
-    def for_endpoint(cls, base_url: str, **overrides: Any) -> Tuning:
-        """Defaults for where we talk to (an emulator on loopback polls fast), with the user's overrides."""
-        base = cls(poll_interval=0.05, retry_total=3, retry_backoff_factor=0.05) if _is_loopback(base_url) else cls()
-        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    return forward
 
 
-class Session(GroupOperations):
+class Session:
     """A connection to one backend, with default resource group and location.
 
-    Methods (in :class:`~aci_widgets.ops.GroupOperations`) take ``resource_group=`` to override the default.
+    It holds the clients and the defaults; what it can do is ``self.operations`` (``ops.GroupOperations``),
+    offered here as methods. They take ``resource_group=`` to override the default.
     """
+
+    list_group_json = _operation("list_group_json")
+    list_groups = _operation("list_groups")
+    live_states = _operation("live_states")
+    get_many = _operation("get_many")
+    get_group_json = _operation("get_group_json")
+    get_group = _operation("get_group")
+    create_group = _operation("create_group")
+    run_task = _operation("run_task")
+    logs = _operation("logs")
+    follow_logs = _operation("follow_logs")
+    start = _operation("start")
+    stop = _operation("stop")
+    restart = _operation("restart")
+    delete_groups = _operation("delete_groups")
+    ensure_resource_group = _operation("ensure_resource_group")
+    delete_resource_group = _operation("delete_resource_group")
+    list_resource_groups = _operation("list_resource_groups")
+    export_group = _operation("export_group")
 
     def __init__(
         self,
@@ -82,6 +100,8 @@ class Session(GroupOperations):
         self.notify: Notify = notify or _print_notice
         if retry_policy is not None:
             retry_policy.on_retry = lambda message: self.notify(message)
+        self.calls = ArmCalls(self)
+        self.operations = GroupOperations(self.calls)
 
     def __repr__(self) -> str:
         return (
@@ -123,13 +143,6 @@ def _build_clients(credential: Any, subscription_id: str, *, base_url: str, veri
     return ci, rm
 
 
-def _is_loopback(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, overrides: dict[str, Any],
                             **defaults: Any) -> Session:
     tuning = Tuning.for_endpoint(auth.resource_manager, **overrides)
@@ -162,7 +175,7 @@ def _azure_session(auth_file: str | None, subscription_id: str | None, credentia
             auth = _with_subscription(auth, subscription_id)
         if auth.is_public_cloud:
             where = "Azure"
-        elif _is_loopback(auth.resource_manager) and auth.ca_cert_path:
+        elif is_loopback(auth.resource_manager) and auth.ca_cert_path:
             # The emulator's own auth file: reached exactly like Azure (ClientSecretCredential, HTTPS), but
             # a class should still read that this is the local emulator.
             where = f"local emulator at {auth.resource_manager.rstrip('/')}, reached like Azure"
@@ -193,7 +206,6 @@ def _azure_session(auth_file: str | None, subscription_id: str | None, credentia
 
 
 def _with_subscription(auth: AuthFile, subscription_id: str) -> AuthFile:
-    from dataclasses import replace
 
     return replace(auth, subscription_id=subscription_id)
 

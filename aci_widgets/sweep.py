@@ -27,7 +27,7 @@ from .results import TERMINAL_GROUP_STATES
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .ops import GroupOperations
+    from .session import Session
     from .spec import GroupSpec
 
 SWEEP_TAG = "aci-sweep"
@@ -178,7 +178,7 @@ class TaskStatus:
 class Sweep:
     """A launched (or re-attached) sweep: status, results, logs, cancel and clean-up."""
 
-    def __init__(self, session: GroupOperations, name: str, resource_group: str,
+    def __init__(self, session: Session, name: str, resource_group: str,
                  tasks: list[TaskStatus]) -> None:
         self.session = session
         self.name = name
@@ -188,10 +188,10 @@ class Sweep:
 
     # -- launching --------------------------------------------------------------------------------------
     @classmethod
-    def launch(cls, session: GroupOperations, plan: SweepPlan, *, concurrency: int = 8,
+    def launch(cls, session: Session, plan: SweepPlan, *, concurrency: int = 8,
                resource_group: str | None = None, progress: SweepProgress | None = None) -> Sweep:
         """Create every task group, at most ``concurrency`` at a time; a failed launch is recorded, not raised."""
-        rg = session._rg(resource_group)
+        rg = session.calls.resource_group(resource_group)
         if getattr(session, "backend", "") == "local":
             session.ensure_resource_group(rg)
         tasks = [TaskStatus(spec.name, spec.tags.get(ROW_TAG, ""), _row_params(plan, i))
@@ -219,9 +219,9 @@ class Sweep:
         return sweep
 
     @classmethod
-    def attach(cls, session: GroupOperations, name: str, resource_group: str | None = None) -> Sweep:
+    def attach(cls, session: Session, name: str, resource_group: str | None = None) -> Sweep:
         """Find a sweep's groups again by their tags (after a kernel restart, say)."""
-        rg = session._rg(resource_group)
+        rg = session.calls.resource_group(resource_group)
         groups = [g for g in session.list_group_json(rg) if (g.get("tags") or {}).get(SWEEP_TAG) == name]
         if not groups:
             from .errors import NotFound
@@ -364,7 +364,7 @@ def parse_output(log: str) -> Any:
         return last
 
 
-def run_sweep(session: GroupOperations, name: str, params: pd.DataFrame, *, image: str,
+def run_sweep(session: Session, name: str, params: pd.DataFrame, *, image: str,
               command: str | Sequence[str] | None = None, env: Mapping[str, str] | None = None,
               secure_env: Mapping[str, str] | None = None, cpu: float = 1.0, memory_gb: float = 1.5,
               concurrency: int = 8, shell: bool = False, resource_group: str | None = None,
