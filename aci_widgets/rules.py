@@ -1,6 +1,6 @@
 """ACI's validation rules, in one place.
 
-Both sides use these: the client library (`spec.py`, the form, the magics) checks them before any
+Both sides use these: the client library (`spec/`, the form, the magics) checks them before any
 request, and the emulator enforces them the way ACI does. Sources are in
 `shared/reference/aci-rest-behaviour.md` section 6.
 
@@ -165,7 +165,7 @@ def _positive_number(value: object) -> float | None:
     return number
 
 
-# -- choices, images, commands, limits, tags (added with spec.py; same conventions as above) ----------
+# -- choices, images, commands, limits, tags (added with the spec model; same conventions as above) ----------
 # ARM tag limits: name 1-512 characters, value up to 256, and these characters are refused in names.
 MAX_TAG_NAME_LENGTH = 512
 MAX_TAG_VALUE_LENGTH = 256

@@ -136,7 +136,7 @@ class GroupShape(Protocol):
     def total_memory_gb(self) -> float: ...
 
 
-# -- parsing helpers shared by the magics, the form and spec_io -----------------------------------------------
+# -- parsing helpers shared by the magics, the form and the formats--------------------------------------------
 
 
 def command_from_line(text: str) -> list[str]:

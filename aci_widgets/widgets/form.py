@@ -1,7 +1,7 @@
 """``GroupForm``: build a container group in a form, see it as YAML / Python / az, and create it.
 
-The form is thin: its widget values become a :class:`~aci_widgets.form_logic.FormState`, and
-``form_logic.evaluate`` turns that into a ``GroupSpec`` and its problems (``GroupSpec.problems()``, the
+The form is thin: its widget values become a :class:`~aci_widgets.widgets.form_model.FormState`, and
+``form_model.evaluate`` turns that into a ``GroupSpec`` and its problems (``GroupSpec.problems()``, the
 same rules as the Python API and the magics). Each problem is shown under its field as the user types;
 Create stays disabled while there is any. Create runs ``session.create_group`` in a background thread
 and reports through the status line (never ``print`` or ``with output:``, see progress.py).
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .. import rules
-from ..form_logic import (
+from ..results import GroupDetails
+from .form_model import (
     COMMAND_DEFAULT,
     COMMAND_EXEC,
     COMMAND_MODES,
@@ -34,7 +35,6 @@ from ..form_logic import (
     previews,
     state_from_spec,
 )
-from ..results import GroupDetails
 from .progress import BackgroundRunner, StatusLine
 from .render import field_message_html
 
@@ -285,7 +285,7 @@ class GroupForm(widgets.VBox):
 
     # -- filling the form --------------------------------------------------------------------------------------
     def apply_template(self, name: str) -> None:
-        """Fill the form with one of ``form_logic.TEMPLATES`` (the seed's groups), keeping resource group/location."""
+        """Fill the form with one of ``form_model.TEMPLATES`` (the seed's groups), keeping resource group/location."""
         try:
             make = TEMPLATES[name]
         except KeyError:

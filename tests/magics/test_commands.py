@@ -327,7 +327,7 @@ def test_form_and_browse_without_a_kernel(ip, rg, unique_name, run):
 
 
 def test_form_and_browse_in_a_kernel(ip, rg, run, monkeypatch):
-    from aci_widgets import display as shown_display
+    from aci_widgets.magics import display as shown_display
     from aci_widgets.widgets.browser import GroupBrowser
     from aci_widgets.widgets.form import GroupForm
 

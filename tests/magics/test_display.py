@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aci_widgets import display as shown_display
+from aci_widgets.magics import display as shown_display
 from aci_widgets.results import Progress
 
 HELLO = "mcr.microsoft.com/azuredocs/aci-helloworld"

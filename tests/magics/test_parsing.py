@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aci_widgets import magic_args
+from aci_widgets.magics import parser as magic_args
 from aci_widgets.spec import GroupSpec, command_from_line
 
 

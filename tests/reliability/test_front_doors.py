@@ -144,7 +144,7 @@ def yaml_text(bad: Bad) -> str:
 
 
 def fill_form(form: Any, bad: Bad) -> None:
-    from aci_widgets.form_logic import FormEnv
+    from aci_widgets.widgets.form_model import FormEnv
 
     kw = bad.kwargs
     editor = form.containers[0]
@@ -337,8 +337,8 @@ def _duplicate_doors() -> list[tuple[str, Callable[[Any, Any], str]]]:
         return str(caught.value)
 
     def form(session: Any, shell: Any) -> str:
-        from aci_widgets.form_logic import FormContainer
         from aci_widgets.widgets.form import GroupForm
+        from aci_widgets.widgets.form_model import FormContainer
 
         widget = GroupForm(session)
         widget.name.value = "dup"

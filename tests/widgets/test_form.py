@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aci_widgets.errors import InvalidInput
-from aci_widgets.form_logic import COMMAND_SHELL, TEMPLATES, FormEnv
 from aci_widgets.widgets.form import GroupForm
+from aci_widgets.widgets.form_model import COMMAND_SHELL, TEMPLATES, FormEnv
 
 SENTINEL = "s3cret-SENTINEL-value"
 

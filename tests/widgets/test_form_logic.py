@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aci_widgets.errors import InvalidInput
-from aci_widgets.form_logic import (
+from aci_widgets.spec import GroupSpec
+from aci_widgets.widgets.form_model import (
     COMMAND_EXEC,
     COMMAND_SHELL,
     TEMPLATES,
@@ -19,7 +20,6 @@ from aci_widgets.form_logic import (
     previews,
     state_from_spec,
 )
-from aci_widgets.spec import GroupSpec
 
 SENTINEL = "s3cret-SENTINEL-value"
 

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import rules
+from .. import rules
 
 PROG = "%aci"
 
@@ -283,7 +283,7 @@ def check_flags(args: argparse.Namespace) -> list[str]:
 
 def _check_env_pair(pair: str, secure_item: int = 0) -> str | None:
     """A ``K=V`` flag value; the message names the variable, never the value (secure ones may be secrets)."""
-    from .spec import validate_field
+    from ..spec import validate_field
 
     message = validate_field("env_pair", pair)
     if not message:

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
-from .errors import InvalidInput
-from .secrets import Secret, redact, reveal
-from .spec import ContainerSpec, EnvVar, GroupSpec, command_from_line, shell_command
+from .. import rules
+from ..errors import InvalidInput
+from ..secrets import Secret, redact, reveal
+from ..spec import ContainerSpec, EnvVar, GroupSpec, command_from_line, shell_command
 
 # How a container's command is given. "exec" is one command line split like a shell would (shlex),
 # "shell" is several commands run through ``/bin/sh -c`` (the seed's "echo FOO && tail -f /dev/null").
@@ -221,7 +221,7 @@ def previews(spec: GroupSpec) -> dict[str, str]:
     The exports write placeholders for secrets; redacting the real values afterwards is a second
     guard, so that a bug in an exporter still cannot show a password in a preview.
     """
-    from .spec import formats as spec_io
+    from ..spec import formats as spec_io
 
     secrets = spec.secrets()
     texts = {

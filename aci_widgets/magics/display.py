@@ -16,8 +16,8 @@ import sys
 import time
 from typing import Any
 
-from .results import GroupDetails, Progress, TaskResult
-from .secrets import redact
+from ..results import GroupDetails, Progress, TaskResult
+from ..secrets import redact
 
 
 def in_kernel(shell: Any) -> bool:
@@ -98,7 +98,7 @@ class ShownTask(TaskResult):
 def detail_widget(details: GroupDetails, session: Any = None) -> Any | None:
     """The widgets' detail view of one group (header, instance views, logs, events, properties), or None."""
     try:
-        from .widgets import GroupDetailView
+        from ..widgets import GroupDetailView
 
         return GroupDetailView(details, session)
     except Exception:  # noqa: BLE001 - a widget that cannot show this must not hide the data: fall back to HTML
