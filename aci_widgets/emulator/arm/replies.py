@@ -14,8 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import errors
-from .errors import ArmError
+from .. import errors
+from ..errors import ArmError
 
 DEFAULT_PAGE_SIZE = 100
 _SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")

@@ -31,11 +31,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import errors
-from .config import EmulatorHome
-from .errors import ArmError
-from .images import catalogue
-from .images.catalogue import ImageNotFound, ResolvedImage
+from .. import errors
+from ..config import EmulatorHome
+from ..errors import ArmError
+from ..runtime.images import catalogue
+from ..runtime.images.catalogue import ImageNotFound, ResolvedImage
+from ..runtime.process import (
+    CommandNotRunnable,
+    ProcessRuntime,
+    find_processes_with_env,
+    kill_leftover_process,
+    read_log,
+)
 from .instance_view import (
     CRASH_LOOP_DETAIL,
     ContainerRecord,
@@ -50,13 +57,6 @@ from .instance_view import (
     render_group,
     terminated_state,
     utc_now,
-)
-from .runtime import (
-    CommandNotRunnable,
-    ProcessRuntime,
-    find_processes_with_env,
-    kill_leftover_process,
-    read_log,
 )
 from .scheduler import Scheduler
 from .store import Store

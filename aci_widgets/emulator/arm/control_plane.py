@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from . import errors
-from .config import EmulatorHome
-from .errors import ArmError
+from .. import errors
+from ..config import EmulatorHome
+from ..errors import ArmError
 from .replies import DEFAULT_PAGE_SIZE, Reply, base_url, parse_json_object
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..state.backend import Backend
 
 PAGE_SIZE_ENV = "ACI_EMULATOR_PAGE_SIZE"
 REQUEST_LOG_SIZE = 10_000
