@@ -15,7 +15,8 @@ from typing import Any
 from aci_widgets._testing import wait_for
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.runtime.process import is_process_alive
-from aci_widgets.emulator.state.backend import RUN_MARKER_ENV, Backend
+from aci_widgets.emulator.state.backend import Backend
+from aci_widgets.emulator.state.deployments import RUN_MARKER_ENV
 
 SUB, RG = "sub", "rg"
 
