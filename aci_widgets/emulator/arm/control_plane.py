@@ -1,7 +1,7 @@
 """The emulator's own knobs and control plane under ``/_emulator`` (ours, not ARM's; see COVERAGE.md).
 
 - ``FaultRule`` / ``ApiSettings`` / ``Knobs``: injected faults and latency, the provisioning delay, and the
-  log of ARM requests received; ``api.py`` consults them on every ARM request.
+  log of ARM requests received; ``app.py`` consults them on every ARM request.
 - ``ControlPlane``: the routes that read and set them. ``health`` and ``openapi.json`` are open (a
   client must find out whether a server is there, and a fuzzer what it speaks); everything else needs the
   header ``x-aci-emulator-key: <controlKey>``, compared in constant time.

@@ -1,6 +1,6 @@
 """What every part of the HTTP layer shares: a parsed request (``Call``), an answer (``Reply``), rendering.
 
-Kept apart from ``api.py`` so that the ARM routes (``api.py``), the Azure AD endpoints (``aad.py``) and the
+Kept apart from ``app.py`` so that the ARM routes (``app.py``), the Azure AD endpoints (``aad.py``) and the
 control plane (``control_plane.py``) can all use them without importing one another.
 """
 
