@@ -161,7 +161,7 @@ def _local_session(overrides: dict[str, Any], **defaults: Any) -> Session:
 
     home = EmulatorHome.default()
     base_url, _pid = ensure_running(home)
-    auth = read_auth_file(ensure_auth_file(home))
+    auth = read_auth_file(ensure_auth_file(home, base_url))
     return _session_from_auth_file(auth, backend="local", description=f"local emulator at {base_url}",
                                    overrides=overrides, **defaults)
 

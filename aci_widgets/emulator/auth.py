@@ -255,18 +255,16 @@ def write_auth_file(home: EmulatorHome, base_url: str, path: Path | None = None)
     return target
 
 
-def ensure_auth_file(home: EmulatorHome, base_url: str | None = None) -> Path:
-    """The home's auth file, (re)written when missing or pointing elsewhere than the server's URL.
+def ensure_auth_file(home: EmulatorHome, base_url: str) -> Path:
+    """The home's auth file, (re)written when missing or pointing elsewhere than ``base_url``.
 
-    ``base_url`` defaults to the running server's URL, else the configured port's.
+    The caller passes the running server's URL (``launcher.ensure_running`` returns it): this module makes
+    certificates, tokens and auth files, and knows nothing of which server runs.
     """
-    from .launcher import running_url
-
-    url = base_url or running_url(home) or home.base_url()
-    wanted = auth_file_content(home, url)
+    wanted = auth_file_content(home, base_url)
     try:
         if json.loads(home.auth_file_path.read_text(encoding="utf-8")) == wanted:
             return home.auth_file_path
     except (OSError, ValueError):
         pass
-    return write_auth_file(home, url)
+    return write_auth_file(home, base_url)

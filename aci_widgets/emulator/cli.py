@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .config import HOME_ENV, PORT_ENV, EmulatorHome
 
 if TYPE_CHECKING:
-    from .api import ApiSettings
+    from .arm.app import ApiSettings
 
 LATENCY_ENV = "ACI_EMULATOR_LATENCY_MS"
 PROVISIONING_DELAY_ENV = "ACI_EMULATOR_PROVISIONING_DELAY"
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> tuple[ApiSettings, list[str]]:
     """The server's starting knobs from flags, else environment; also as ``serve`` arguments for ``start``."""
-    from .api import ApiSettings, FaultRule
+    from .arm.app import ApiSettings, FaultRule
 
     settings = ApiSettings.from_env()
     latency = args.latency_ms if args.latency_ms is not None else float(os.environ.get(LATENCY_ENV) or 0)
@@ -217,7 +217,7 @@ def _reset(args: argparse.Namespace) -> int:
     if status(home).running:
         EmulatorControl(home).reset()
     else:
-        from .backend import Backend
+        from .state.backend import Backend
 
         backend = Backend(home)
         try:
@@ -229,7 +229,7 @@ def _reset(args: argparse.Namespace) -> int:
 
 
 def _image(args: argparse.Namespace) -> int:
-    from .images import list_images, register_image, unregister_image
+    from .runtime.images import list_images, register_image, unregister_image
 
     home = _home(args)
     if args.image_command == "add":

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .api import ApiSettings, create_app
+from .arm.app import ApiSettings, create_app
 from .auth import ensure_certificates
 from .config import EmulatorHome, write_private
 
@@ -132,7 +132,7 @@ def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | N
     """Serve until SIGTERM/SIGINT; every container process is killed before this returns."""
     import uvicorn
 
-    from .backend import Backend
+    from .state.backend import Backend
 
     home.ensure()
     home.config()

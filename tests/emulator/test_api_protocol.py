@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from aci_widgets.emulator import auth
-from aci_widgets.emulator.api import ApiSettings, FaultRule, create_app
+from aci_widgets.emulator.arm.app import ApiSettings, FaultRule, create_app
 from aci_widgets.emulator.config import EmulatorHome
 
 CI_API = "api-version=2023-05-01"

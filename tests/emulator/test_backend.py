@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from aci_widgets._testing import wait_for
-from aci_widgets.emulator.backend import Backend
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.errors import ArmError
-from aci_widgets.emulator.runtime import is_process_alive
+from aci_widgets.emulator.runtime.process import is_process_alive
+from aci_widgets.emulator.state.backend import Backend
 
 SUB, RG = "00000000-0000-0000-0000-000000000000", "rg"
+RECORDED = Path(__file__).parents[1] / "fixtures" / "recorded"  # real ACI bodies (see its README)
 HELLO = "mcr.microsoft.com/azuredocs/aci-helloworld"
 SIDECAR = "mcr.microsoft.com/azuredocs/aci-tutorial-sidecar"
 
@@ -112,8 +113,7 @@ def test_single_helloworld_group_serves_its_page_on_the_mapped_port(backend: Bac
 
 
 def test_response_shape_follows_the_recorded_bodies(backend: Backend) -> None:
-    recorded = json.loads(Path("/work/shared/reference/recorded/azure-cli-container-create-04-get-running.json")
-                          .read_text()) if Path("/work/shared/reference/recorded").exists() else None
+    recorded = json.loads((RECORDED / "azure-cli-container-create-04-get-running.json").read_text())
     backend.create_or_update_group(SUB, RG, "shape", group_body(
         container("c1", "alpine:latest", command=["/bin/sh", "-c", "sleep 30"], ports=[8000]), ports=[8000]))
     group = backend.get_group(SUB, RG, "shape")
@@ -128,12 +128,11 @@ def test_response_shape_follows_the_recorded_bodies(backend: Backend) -> None:
     assert [e["name"] for e in instance["events"]] == ["Pulling", "Pulled", "Created", "Started"]
     assert instance["events"][0]["message"] == 'pulling image "alpine:latest"'
     assert instance["currentState"]["detailStatus"] == "" and instance["restartCount"] == 0
-    if recorded is not None:
-        recorded_container = recorded["properties"]["containers"][0]["properties"]
-        assert set(instance) == set(recorded_container["instanceView"])
-        assert set(instance["currentState"]) == set(recorded_container["instanceView"]["currentState"])
-        assert set(instance["events"][0]) == set(recorded_container["instanceView"]["events"][0])
-        assert set(props["instanceView"]) == set(recorded["properties"]["instanceView"])
+    recorded_container = recorded["properties"]["containers"][0]["properties"]
+    assert set(instance) == set(recorded_container["instanceView"])
+    assert set(instance["currentState"]) == set(recorded_container["instanceView"]["currentState"])
+    assert set(instance["events"][0]) == set(recorded_container["instanceView"]["events"][0])
+    assert set(props["instanceView"]) == set(recorded["properties"]["instanceView"])
 
 
 def test_app_and_sidecar_share_localhost(backend: Backend) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from aci_widgets._testing import wait_for
-from aci_widgets.emulator.backend import RUN_MARKER_ENV, Backend
 from aci_widgets.emulator.config import EmulatorHome
-from aci_widgets.emulator.runtime import is_process_alive
+from aci_widgets.emulator.runtime.process import is_process_alive
+from aci_widgets.emulator.state.backend import Backend
+from aci_widgets.emulator.state.deployments import RUN_MARKER_ENV
 
 SUB, RG = "sub", "rg"
 
@@ -164,7 +165,7 @@ def test_a_deployment_cut_short_by_a_crash_is_carried_out(tmp_path: Path) -> Non
 CRASHING_EMULATOR = textwrap.dedent("""
     import json, sys, threading
     from pathlib import Path
-    from aci_widgets.emulator.backend import Backend
+    from aci_widgets.emulator.state.backend import Backend
     from aci_widgets.emulator.config import EmulatorHome
 
     backend = Backend(EmulatorHome(Path(sys.argv[1])))

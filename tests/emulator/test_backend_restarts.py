@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from aci_widgets._testing import wait_for
-from aci_widgets.emulator.backend import Backend
 from aci_widgets.emulator.config import EmulatorHome
-from aci_widgets.emulator.runtime import is_process_alive
+from aci_widgets.emulator.runtime.process import is_process_alive
+from aci_widgets.emulator.state.backend import Backend
 
 SUB, RG = "sub", "rg"
 

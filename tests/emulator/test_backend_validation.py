@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aci_widgets.emulator.backend import Backend
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.errors import ArmError
-from aci_widgets.emulator.validation import canonicalize, validate_group
+from aci_widgets.emulator.state.backend import Backend
+from aci_widgets.emulator.state.validation import canonicalize, validate_group
 
 SUB, RG = "sub", "rg"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aci_widgets.emulator.config import EmulatorHome
-from aci_widgets.emulator.images import (
+from aci_widgets.emulator.runtime.images import (
     ImageNotFound,
     is_resolvable,
     list_images,
@@ -24,7 +24,7 @@ from aci_widgets.emulator.images import (
     unregister_image,
     wordcount,
 )
-from aci_widgets.emulator.images.catalogue import shim_dir
+from aci_widgets.emulator.runtime.images.catalogue import shim_dir
 
 HELLO = "mcr.microsoft.com/azuredocs/aci-helloworld"
 
@@ -43,7 +43,7 @@ def test_image_names_compare_without_latest_and_registry_prefixes(given: str, ex
 def test_builtins_run_as_python_modules(image: str) -> None:
     resolved = resolve(image, None)
     assert resolved.argv[:2] == [sys.executable, "-m"]
-    assert resolved.argv[2].startswith("aci_widgets.emulator.images.")
+    assert resolved.argv[2].startswith("aci_widgets.emulator.runtime.images.")
     assert resolved.env["PYTHONUNBUFFERED"] == "1"
 
 
@@ -101,11 +101,11 @@ def test_wordcount_counts_words_like_the_real_image() -> None:
     assert wordcount.top_words("a b b c c c", 2, 0) == [("c", 3), ("b", 2)]
     assert wordcount.top_words("tiny enormous enormous", 5, 5) == [("enormous", 2)]
     env = {**os.environ, "NumWords": "4", "MinLength": "6"}
-    out = subprocess.run([sys.executable, "-m", "aci_widgets.emulator.images.wordcount"], env=env,
+    out = subprocess.run([sys.executable, "-m", "aci_widgets.emulator.runtime.images.wordcount"], env=env,
                          capture_output=True, text=True, check=True).stdout
     words = ast.literal_eval(out)
     assert len(words) == 4 and all(len(word) >= 6 and count > 0 for word, count in words)
-    default = ast.literal_eval(subprocess.run([sys.executable, "-m", "aci_widgets.emulator.images.wordcount"],
+    default = ast.literal_eval(subprocess.run([sys.executable, "-m", "aci_widgets.emulator.runtime.images.wordcount"],
                                               capture_output=True, text=True, check=True).stdout)
     assert len(default) == 10 and default[0][0] == "the"
 
@@ -118,7 +118,7 @@ def _free_port() -> int:
 
 def test_helloworld_serves_the_welcome_page_and_the_sidecar_sees_it() -> None:
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aci_widgets.emulator.images.helloworld"],
+    server = subprocess.Popen([sys.executable, "-m", "aci_widgets.emulator.runtime.images.helloworld"],
                               env={**os.environ, "PORT": str(port)}, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from aci_widgets.emulator import runtime
-from aci_widgets.emulator.runtime import (
+from aci_widgets.emulator.runtime import process as runtime
+from aci_widgets.emulator.runtime.process import (
     CommandNotRunnable,
     ProcessRuntime,
     exit_code_of,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aci_widgets.emulator.store import Store
+from aci_widgets.emulator.state.store import Store
 
 KEY = ("sub", "rg", "g1")
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import aci_widgets
-from aci_widgets.emulator.images import register_image, unregister_image
+from aci_widgets.emulator.runtime.images import register_image, unregister_image
 from aci_widgets.errors import OperationFailed
 from aci_widgets.session import Tuning
 from aci_widgets.spec import GroupSpec

@@ -31,8 +31,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from aci_widgets.emulator import aad
-from aci_widgets.emulator.images import catalogue
+from aci_widgets.emulator.arm import aad
+from aci_widgets.emulator.runtime.images import catalogue
 
 TOTAL_REQUESTS = 5000
 RESET_EVERY = 500

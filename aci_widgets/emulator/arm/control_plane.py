@@ -1,7 +1,7 @@
 """The emulator's own knobs and control plane under ``/_emulator`` (ours, not ARM's; see COVERAGE.md).
 
 - ``FaultRule`` / ``ApiSettings`` / ``Knobs``: injected faults and latency, the provisioning delay, and the
-  log of ARM requests received; ``api.py`` consults them on every ARM request.
+  log of ARM requests received; ``app.py`` consults them on every ARM request.
 - ``ControlPlane``: the routes that read and set them. ``health`` and ``openapi.json`` are open (a
   client must find out whether a server is there, and a fuzzer what it speaks); everything else needs the
   header ``x-aci-emulator-key: <controlKey>``, compared in constant time.
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from . import errors
-from .config import EmulatorHome
-from .errors import ArmError
+from .. import errors
+from ..config import EmulatorHome
+from ..errors import ArmError
 from .replies import DEFAULT_PAGE_SIZE, Reply, base_url, parse_json_object
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..state.backend import Backend
 
 PAGE_SIZE_ENV = "ACI_EMULATOR_PAGE_SIZE"
 REQUEST_LOG_SIZE = 10_000

@@ -1,6 +1,6 @@
 """What every part of the HTTP layer shares: a parsed request (``Call``), an answer (``Reply``), rendering.
 
-Kept apart from ``api.py`` so that the ARM routes (``api.py``), the Azure AD endpoints (``aad.py``) and the
+Kept apart from ``app.py`` so that the ARM routes (``app.py``), the Azure AD endpoints (``aad.py``) and the
 control plane (``control_plane.py``) can all use them without importing one another.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import errors
-from .errors import ArmError
+from .. import errors
+from ..errors import ArmError
 
 DEFAULT_PAGE_SIZE = 100
 _SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")

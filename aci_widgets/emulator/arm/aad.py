@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 
-from . import auth
+from .. import auth
 from .replies import Reply, base_url
 
 # The second path segment that marks a request for Azure AD rather than ARM: /{tenant}/v2.0/..., /{tenant}/oauth2/...

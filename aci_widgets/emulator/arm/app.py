@@ -40,8 +40,10 @@ from starlette.responses import Response
 from starlette.routing import request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import aad, auth, errors
-from .config import EmulatorHome
+from .. import auth, errors
+from ..config import EmulatorHome
+from ..errors import ArmError
+from . import aad
 from .control_plane import (  # noqa: F401 - re-exported: cli.py, server.py and tests import them from here
     CONTROL_KEY_HEADER,
     PAGE_SIZE_ENV,
@@ -50,13 +52,12 @@ from .control_plane import (  # noqa: F401 - re-exported: cli.py, server.py and 
     FaultRule,
     fault_reply,
 )
-from .errors import ArmError
 from .replies import DEFAULT_PAGE_SIZE, Call, Reply, base_url, error_reply, render  # noqa: F401
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..state.backend import Backend
 
-log = logging.getLogger("aci_widgets.emulator.api")
+log = logging.getLogger("aci_widgets.emulator.api")  # the name its log lines have always carried
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM's own request size limit
 # The api-version real ACI puts in its Azure-AsyncOperation URLs (recorded); the SDK replaces it anyway.
@@ -184,7 +185,7 @@ def location_capabilities(backend: Backend, call: Call) -> Reply:
 
 
 def location_cached_images(backend: Backend, call: Call) -> Reply:
-    from .images import list_images
+    from ..runtime.images import list_images
 
     return Reply(200, {"value": [{"osType": "Linux", "image": entry["name"]} for entry in list_images()]})
 

@@ -3,7 +3,7 @@
 There is no Docker engine, so an image is only a name that maps to an argv run on this machine:
 
 * built-in equivalents of the sample images (``aci-helloworld``, ``aci-tutorial-sidecar``,
-  ``aci-wordcount``) run as ``python -m aci_widgets.emulator.images.<module>``;
+  ``aci-wordcount``) run as ``python -m aci_widgets.emulator.runtime.images.<module>``;
 * well-known OS and interpreter images (``alpine``, ``ubuntu``, ``python:3.11``...) run the group's
   command on this machine, with a shim folder first on PATH so that ``python``/``python3`` are this
   interpreter; without a command they run the image's default (a shell with no stdin: exits 0 at once);
@@ -22,10 +22,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import EmulatorHome, write_private
+from ...config import EmulatorHome, write_private
 
-BUILTIN_PACKAGE = "aci_widgets.emulator.images"
-PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the folder that holds ``aci_widgets``
+BUILTIN_PACKAGE = "aci_widgets.emulator.runtime.images"
+PACKAGE_ROOT = Path(__file__).resolve().parents[4]  # the folder that holds ``aci_widgets``
 
 # Repository (no tag) -> module under BUILTIN_PACKAGE. Any tag of these repositories resolves.
 BUILTIN_IMAGES: dict[str, str] = {

@@ -1,0 +1,1 @@
+"""What runs a container: the local process runtime, and the image catalogue with its built-in sample programs."""
