@@ -14,6 +14,7 @@
 #   ACI_DOCKER_BRIDGE   bridge name, created by start    (default aciw-docker0; never docker0)
 #   ACI_DOCKER_TIMEOUT  seconds to wait for the API      (default 60)
 #   ACI_DOCKER_DRIVER   storage driver                   (default: dockerd's choice, overlay2 where it works)
+#   ACI_DOCKER_SHUTDOWN_TIMEOUT  seconds dockerd gives running containers on stop (default 5)
 #   ACI_DOCKER_NO_INSTALL=1   never run apt-get (fail if dockerd is missing)
 set -euo pipefail
 
@@ -22,6 +23,7 @@ RUN=${ACI_DOCKER_RUN:-/run/aci-widgets-docker}
 BIP=${ACI_DOCKER_BIP:-10.213.0.1/24}
 TIMEOUT=${ACI_DOCKER_TIMEOUT:-60}
 DRIVER=${ACI_DOCKER_DRIVER:-}
+SHUTDOWN=${ACI_DOCKER_SHUTDOWN_TIMEOUT:-5}
 DOCKERD=/usr/sbin/dockerd          # Debian's daemon, by path (a client-only docker may sit in /usr/local/bin)
 SOCK="$RUN/docker.sock"
 PIDFILE="$ROOT/dockerd.pid"
@@ -95,7 +97,8 @@ cmd_start() {
         ensure_bridge
         local args=(--data-root "$ROOT/data" --exec-root "$RUN/exec" --pidfile "$PIDFILE" -H "$HOST"
                     --iptables=false --ip-masq=false --ip-forward=false --bridge "$BRIDGE"
-                    --containerd-namespace aci-widgets --containerd-plugins-namespace aci-widgets-plugins)
+                    --containerd-namespace aci-widgets --containerd-plugins-namespace aci-widgets-plugins
+                    --shutdown-timeout "$SHUTDOWN")
         [[ -n "$DRIVER" ]] && args+=(--storage-driver "$DRIVER")
         # dockerd's own containerd (it starts one under exec-root when no --containerd is given).
         # setsid: the daemon leaves this shell's session and survives it.
@@ -138,6 +141,8 @@ cmd_stop() {
         sleep 0.2
     done
     rm -f "$PIDFILE" "$SOCK"
+    # The bridge is ours (never docker0): remove it so that a stopped engine leaves no interface behind.
+    if [[ "$BRIDGE" != docker0 ]] && ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE" || true; fi
     echo "engine.sh: stopped (pid $pid)" >&2
 }
 
