@@ -270,4 +270,6 @@ build_busybox
 build_python
 build_samples
 build_own_entrypoint
-log "done: $(docker images --filter "label=$LABEL=1" --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')"
+# A rebuild leaves the previous image untagged: remove those dangling images (ours only, by label).
+docker image prune -f --filter "label=$LABEL=1" >/dev/null
+log "done: $(docker images --filter "label=$LABEL=1" --filter dangling=false --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')"
