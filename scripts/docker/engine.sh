@@ -70,6 +70,24 @@ install_packages() {
     return 0
 }
 
+cleanup_mounts() {
+    # dockerd bind-mounts its data root (and mounts container layers under it, netns files under the exec root)
+    # and undoes that at a clean shutdown; after a crash or a failed start they stay. Called only when our
+    # daemon is not running: unmount what lies under OUR roots, deepest first.
+    local m
+    local mounts
+    mounts=$(awk '{print $2}' /proc/mounts | { grep -E "^($ROOT/data|$RUN/exec)(/|$)" || true; } | sort -r)
+    for m in $mounts; do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "engine.sh: could not unmount $m" >&2
+    done
+    return 0
+}
+
+remove_bridge() {
+    # The bridge is ours (never docker0): remove it so that a stopped engine leaves no interface behind.
+    if [[ "$BRIDGE" != docker0 ]] && ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE" || true; fi
+}
+
 ensure_bridge() {
     # dockerd's --bip and --bridge exclude each other; with --bridge the address is the bridge's own.
     if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
@@ -93,7 +111,9 @@ cmd_start() {
         # Alive but not answering yet (a start in progress, or hung): wait for it below rather than start twice.
         echo "engine.sh: daemon pid $pid exists, waiting for it to answer" >&2
     else
+        answers && die "a daemon answers on $SOCK but is not the one in $PIDFILE: stop it first"
         rm -f "$PIDFILE" "$SOCK"
+        cleanup_mounts
         ensure_bridge
         local args=(--data-root "$ROOT/data" --exec-root "$RUN/exec" --pidfile "$PIDFILE" -H "$HOST"
                     --iptables=false --ip-masq=false --ip-forward=false --bridge "$BRIDGE"
@@ -116,6 +136,8 @@ cmd_start() {
         if ! daemon_pid >/dev/null && { [[ -z "$started" ]] || ! kill -0 "$started" 2>/dev/null; }; then
             echo "engine.sh: dockerd exited during start; last log lines ($LOG):" >&2
             tail -n 20 "$LOG" >&2 || true
+            cleanup_mounts
+            remove_bridge
             exit 1
         fi
         sleep 0.2
@@ -128,6 +150,7 @@ cmd_stop() {
     if ! pid=$(daemon_pid); then
         echo "engine.sh: not running" >&2
         rm -f "$PIDFILE"
+        cleanup_mounts
         return 0
     fi
     kill -TERM "$pid"
@@ -141,8 +164,8 @@ cmd_stop() {
         sleep 0.2
     done
     rm -f "$PIDFILE" "$SOCK"
-    # The bridge is ours (never docker0): remove it so that a stopped engine leaves no interface behind.
-    if [[ "$BRIDGE" != docker0 ]] && ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE" || true; fi
+    cleanup_mounts
+    remove_bridge
     echo "engine.sh: stopped (pid $pid)" >&2
 }
 
