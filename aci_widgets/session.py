@@ -98,6 +98,7 @@ class Session:
         self.tuning = tuning or Tuning()
         self._secrets = tuple(s for s in secrets if s)
         self.notify: Notify = notify or _print_notice
+        self.engine: str | None = None  # the local emulator's container engine (docker / process)
         if retry_policy is not None:
             retry_policy.on_retry = lambda message: self.notify(message)
         self.calls = ArmCalls(self)
@@ -116,6 +117,7 @@ class Session:
             "subscription_id": self.subscription_id,
             "resource_group": self.resource_group,
             "location": self.location,
+            **({"engine": self.engine} if self.engine else {}),
         }
 
     def secret_values(self) -> tuple[str, ...]:
@@ -157,13 +159,16 @@ def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, o
 def _local_session(overrides: dict[str, Any], **defaults: Any) -> Session:
     from .emulator.auth import ensure_auth_file
     from .emulator.config import EmulatorHome
-    from .emulator.launcher import ensure_running
+    from .emulator.launcher import ensure_running, health
 
     home = EmulatorHome.default()
     base_url, _pid = ensure_running(home)
     auth = read_auth_file(ensure_auth_file(home, base_url))
-    return _session_from_auth_file(auth, backend="local", description=f"local emulator at {base_url}",
-                                   overrides=overrides, **defaults)
+    session = _session_from_auth_file(auth, backend="local", description=f"local emulator at {base_url}",
+                                      overrides=overrides, **defaults)
+    answer = health(home, base_url) or {}
+    session.engine = str(answer.get("engineDescription") or answer.get("engine") or "") or None
+    return session
 
 
 def _azure_session(auth_file: str | None, subscription_id: str | None, credential: Any,

@@ -57,6 +57,9 @@ def _knob_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="STATUS:COUNT[:RETRY_AFTER]",
                         help=f"answer the next COUNT ARM requests with STATUS, e.g. 503:3 or 429:2:1; "
                              f"repeatable (env {FAULTS_ENV}, comma-separated)")
+    parser.add_argument("--engine", choices=("auto", "docker", "process"),
+                        help="what runs containers (env ACI_EMULATOR_ENGINE; default auto: Docker when its API "
+                             "answers, else local processes)")
     parser.add_argument("--access-log", action="store_true", default=None,
                         help=f"log every request (env {ACCESS_LOG_ENV}=1)")
 
@@ -120,12 +123,15 @@ def _settings(args: argparse.Namespace) -> tuple[ApiSettings, list[str]]:
     passthrough += [f"--fault={text.strip()}" for text in fault_texts]
     if args.access_log:
         passthrough.append("--access-log")
+    if args.engine:
+        passthrough.append(f"--engine={args.engine}")
     return settings, passthrough
 
 
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
+    from .runtime.engine import EngineUnavailable
     from .server import EmulatorAlreadyRunning, PortInUse, serve
 
     access_log = bool(args.access_log) or os.environ.get(ACCESS_LOG_ENV, "") in ("1", "true", "yes")
@@ -136,8 +142,8 @@ def _serve(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else home.port()
     print(f"aci-emulator serving https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
     try:
-        serve(home, port, settings, access_log=access_log)
-    except (EmulatorAlreadyRunning, PortInUse) as exc:
+        serve(home, port, settings, access_log=access_log, engine=args.engine)
+    except (EmulatorAlreadyRunning, PortInUse, EngineUnavailable) as exc:
         print(f"aci-emulator: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -176,7 +182,7 @@ def _status(args: argparse.Namespace) -> int:
     current = status(_home(args))
     if args.json:
         print(json.dumps({"running": current.running, "healthy": current.healthy, "pid": current.pid,
-                          "url": current.url, "home": current.home}))
+                          "url": current.url, "home": current.home, "engine": current.engine}))
     else:
         print(current.describe())
     return 0 if current.running else NOT_RUNNING_EXIT

@@ -44,12 +44,14 @@ class EmulatorStatus:
     url: str | None
     home: str
     healthy: bool = False
+    engine: str | None = None
 
     def describe(self) -> str:
         if not self.running:
             return f"aci-emulator is not running (home {self.home})"
         health = "healthy" if self.healthy else "NOT answering its health check"
-        return f"aci-emulator is running, {health}: pid {self.pid}, url {self.url}, home {self.home}"
+        engine = f", engine {self.engine}" if self.engine else ""
+        return f"aci-emulator is running, {health}: pid {self.pid}, url {self.url}, home {self.home}{engine}"
 
 
 def ssl_context(home: EmulatorHome) -> ssl.SSLContext:
@@ -85,7 +87,9 @@ def status(home: EmulatorHome) -> EmulatorStatus:
         return EmulatorStatus(True, _read_pid(home), None, str(home.path))
     answer = health(home, info.url)
     return EmulatorStatus(True, info.pid, info.url, str(home.path),
-                          healthy=answer is not None and answer.get("pid") == info.pid)
+                          healthy=answer is not None and answer.get("pid") == info.pid,
+                          engine=str((answer or {}).get("engineDescription") or (answer or {}).get("engine") or "")
+                          or None)
 
 
 def running_url(home: EmulatorHome) -> str | None:

@@ -128,7 +128,7 @@ def _bind(port: int) -> socket.socket:
 
 
 def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | None = None, *,
-          access_log: bool = False) -> None:
+          access_log: bool = False, engine: str | None = None) -> None:
     """Serve until SIGTERM/SIGINT; every container process is killed before this returns."""
     import uvicorn
 
@@ -145,7 +145,7 @@ def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | N
     signal.signal(signal.SIGHUP, _exit_on_signal)
     with _home_lock(home):
         sock = _bind(port)
-        backend = Backend(home)
+        backend = Backend(home, engine=engine)
         try:
             backend.reconcile()
             app = create_app(backend, home, settings or ApiSettings.from_env())
@@ -158,7 +158,8 @@ def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | N
                 http=_arm_h11_protocol(),
             )
             server = _server_class()(config)
-            info = {"pid": os.getpid(), "port": port, "url": f"https://{HOST}:{port}", "started": time.time()}
+            info = {"pid": os.getpid(), "port": port, "url": f"https://{HOST}:{port}", "started": time.time(),
+                    "engine": backend.engine_name}
             write_private(server_info_path(home), json.dumps(info))
             server.run(sockets=[sock])
         finally:

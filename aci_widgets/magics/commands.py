@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .helpers import (
+    ImageHint,
     MagicsHost,
     NotFoundHint,
     confirm,
@@ -115,7 +116,8 @@ class GroupCommands:
         printer = ProgressPrinter(self.m.shell)
         if not args.no_wait:
             printer.start(f"create {spec.name} in resource group {rg or '-'}: sending …")
-        result = current.create_group(spec, wait=not args.no_wait, resource_group=rg, progress=printer)
+        with ImageHint(current):
+            result = current.create_group(spec, wait=not args.no_wait, resource_group=rg, progress=printer)
         if isinstance(result, GroupDetails):
             return ShownDetails.of(result, current)
         print(f"aci: create {spec.name} accepted ({result.status()}); h = %aci create … --no-wait, then h.wait()")
@@ -174,10 +176,12 @@ class GroupCommands:
         current = self.m.session()
         printer = ProgressPrinter(self.m.shell)
         printer.start(f"run {args.image}: sending …")
-        result = current.run_task(args.image, name=args.name, command=args.command_line, env=dict(env),
-                                  secure_env=dict(secure_env), cpu=cpu, memory_gb=memory,
-                                  resource_group=args.resource_group,
-                                  timeout=None if args.timeout is None else float(args.timeout), progress=printer)
+        with ImageHint(current):
+            result = current.run_task(args.image, name=args.name, command=args.command_line, env=dict(env),
+                                      secure_env=dict(secure_env), cpu=cpu, memory_gb=memory,
+                                      resource_group=args.resource_group,
+                                      timeout=None if args.timeout is None else float(args.timeout),
+                                      progress=printer)
         return ShownTask(result.details, result.logs, result.elapsed, timed_out=result.timed_out)
 
 

@@ -61,6 +61,32 @@ class NotFoundHint:
 
 
 
+class ImageHint:
+    """On ``InaccessibleImage`` from the local emulator, re-raise with what its engine needs to run the image."""
+
+    def __init__(self, current: Session) -> None:
+        self.current = current
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        from ..errors import OperationFailed
+
+        if (exc_type is None or not issubclass(exc_type, OperationFailed) or getattr(exc, "code", None)
+                != "InaccessibleImage" or getattr(self.current, "backend", None) != "local"):
+            return False
+        engine = str(getattr(self.current, "engine", None) or "")
+        if engine.startswith("docker"):
+            hint = ("; the emulator runs Docker: build or pull the image into that engine first "
+                    "(docker build -t NAME . / docker pull NAME)")
+        else:
+            hint = ("; the emulator runs local processes: only its built-in images run (aci-emulator image list), "
+                    "add one with aci-emulator image add NAME -- COMMAND, or serve with --engine docker")
+        raise OperationFailed(str(exc).split(": ", 1)[-1] + hint, code="InaccessibleImage",
+                              status_code=getattr(exc, "status_code", None)) from None
+
+
 def closest(words: list[str], candidates: list[str], what: str) -> str:
     import difflib
 

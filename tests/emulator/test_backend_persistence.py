@@ -15,6 +15,7 @@ from typing import Any
 from aci_widgets._testing import wait_for
 from aci_widgets.emulator.config import EmulatorHome
 from aci_widgets.emulator.runtime.process import is_process_alive
+from aci_widgets.emulator.runtime.sandbox import sandbox_kind
 from aci_widgets.emulator.state.backend import Backend
 from aci_widgets.emulator.state.deployments import RUN_MARKER_ENV
 
@@ -192,7 +193,10 @@ def test_kill_9_during_concurrent_creates_loses_no_acknowledged_group_and_orphan
     child.send_signal(signal.SIGKILL)
     child.wait()
     acknowledged += [line.strip() for line in child.stdout.read().splitlines() if line.strip()]
-    assert live_processes_under(tmp_path), "the crash should have left container processes behind"
+    # With bwrap (--die-with-parent) most containers die with the crashed emulator; those that raced it (started
+    # just before the kill) are left, and the reconcile below must take them. Without bwrap all are left.
+    if sandbox_kind() != "bwrap":
+        assert live_processes_under(tmp_path), "the crash should have left container processes behind"
 
     restarted = new_backend(tmp_path)
     try:

@@ -119,8 +119,10 @@ def test_start_is_idempotent_status_reports_and_stop_kills_every_container(
     pid = launcher.status(EmulatorHome(server_home)).pid
     assert f"pid {pid}" in again.stdout
     status = json.loads(main("status", "--json", home=server_home, capsys=capsys)[1])
+    engine = status.pop("engine")
     assert status == {"running": True, "healthy": True, "pid": pid, "url": f"https://127.0.0.1:{port}",
                       "home": str(server_home)}
+    assert engine.startswith(("process", "docker"))  # which engine runs the containers
     assert main("auth-file", home=server_home, capsys=capsys)[1] == f"{server_home / 'auth.json'}\n"
 
     ci, rm = emulator_tools.sdk_clients(server_home / "auth.json")

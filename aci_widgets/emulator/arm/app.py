@@ -179,15 +179,13 @@ def location_capabilities(backend: Backend, call: Call) -> Reply:
     location = call.params["location"]
     return Reply(200, {"value": [
         {"resourceType": "containerGroups", "osType": os_type, "location": location, "ipAddressType": "Public",
-         "gpu": "None", "capabilities": {"maxMemoryInGB": 16.0, "maxCpu": 4.0, "maxGpuCount": 0.0}}
+         "gpu": "None", "capabilities": backend.capabilities()}
         for os_type in ("Linux",)
     ]})
 
 
 def location_cached_images(backend: Backend, call: Call) -> Reply:
-    from ..runtime.images import list_images
-
-    return Reply(200, {"value": [{"osType": "Linux", "image": entry["name"]} for entry in list_images()]})
+    return Reply(200, {"value": [{"osType": "Linux", "image": name} for name in backend.cached_images()]})
 
 
 def create_or_update_resource_group(backend: Backend, call: Call) -> Reply:

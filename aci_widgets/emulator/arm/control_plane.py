@@ -158,7 +158,9 @@ class ControlPlane:
     async def handle(self, request: Request, method: str, segments: list[str]) -> Reply:
         route = "/".join(segments).lower()
         if route == "health" and method in ("GET", "HEAD"):
-            return Reply(200, {"status": "ok", "pid": os.getpid(), "home": str(self.home.path)})
+            engine = self.backend.engine_info()
+            return Reply(200, {"status": "ok", "pid": os.getpid(), "home": str(self.home.path),
+                               "engine": engine["name"], "engineDescription": engine["description"]})
         if route == "openapi.json" and method in ("GET", "HEAD"):
             from .openapi import openapi_document
 

@@ -10,7 +10,9 @@ hold its lock while it waits here for a kill to finish, and a callback waiting f
 not stall the monitor.
 
 Every process is reaped (``Popen.wait``), and a process group is killed while its leader is still an
-unreaped zombie, so the group id cannot have been recycled by then.
+unreaped zombie, so the group id cannot have been recycled by then. Beyond the process group, a kill finds the
+run's whole tree (``tree.py``: its cgroup where one is writable, and its marker variable), so a ``setsid`` or
+double fork does not outlive its container; the runs of one kill are signalled together with one grace.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import errno
 import logging
 import os
 import queue
+import resource
 import selectors
 import signal
 import subprocess
@@ -29,6 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .tree import RunCgroup, join_cgroups, kill_trees
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +46,7 @@ MAX_LINE_BYTES = 16 * 1024
 # Docker's default stop grace is 10 s; an emulator that holds a lock while it waits wants it short.
 DEFAULT_KILL_GRACE_SECONDS = 2.0
 
-ExitCallback = Callable[[str, int, datetime], None]
+ExitCallback = Callable[..., None]  # (run_uid, exit_code, finished_at, oom_killed)
 
 
 class CommandNotRunnable(Exception):
@@ -76,6 +81,7 @@ class _Run:
     stdout_open: bool = True
     killed: bool = False  # the backend asked for the kill: no exit callback
     exit_code: int | None = None
+    cgroup: RunCgroup | None = None
     done: threading.Event = field(default_factory=threading.Event)
     io_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -195,6 +201,11 @@ def read_log(path: Path, *, running: bool, tail: int | None = None, timestamps: 
         data = path.read_bytes()
     except OSError:
         return ""
+    return render_log(data, running=running, tail=tail, timestamps=timestamps)
+
+
+def render_log(data: bytes, *, running: bool, tail: int | None = None, timestamps: bool = False) -> str:
+    """``read_log`` for log lines already read (``<timestamp> <content>`` each), e.g. from Docker."""
     lines = data.splitlines()
     if running:
         limit_bytes, limit_lines = RUNNING_LOG_LIMIT_BYTES, None
@@ -249,7 +260,7 @@ class ProcessRuntime:
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
         self._selector.register(self._wake_read, selectors.EVENT_READ, ("wake", None))
-        self._exits: queue.SimpleQueue[tuple[str, int, datetime] | None] = queue.SimpleQueue()
+        self._exits: queue.SimpleQueue[tuple[str, int, datetime, bool] | None] = queue.SimpleQueue()
         self._stopping = False
         self._monitor = threading.Thread(target=self._monitor_loop, name="aci-emulator-monitor", daemon=True)
         self._notifier = threading.Thread(target=self._notify_loop, name="aci-emulator-exits", daemon=True)
@@ -257,16 +268,22 @@ class ProcessRuntime:
         self._notifier.start()
 
     # -- public ------------------------------------------------------------------------------------
-    def start(self, run_uid: str, argv: list[str], env: Mapping[str, str], cwd: Path, log_path: Path) -> RunHandle:
-        """Start ``argv`` as a new session. Raises :class:`CommandNotRunnable` when it cannot be executed."""
+    def start(self, run_uid: str, argv: list[str], env: Mapping[str, str], cwd: Path, log_path: Path, *,
+              cgroup: RunCgroup | None = None, rlimit_as: int | None = None) -> RunHandle:
+        """Start ``argv`` as a new session. Raises :class:`CommandNotRunnable` when it cannot be executed.
+
+        ``cgroup`` (created by the caller) is joined between fork and exec; ``rlimit_as`` caps the address space.
+        """
         if self._stopping:
             raise RuntimeError("the runtime is shut down")
         _private_dirs(log_path.parent)
         _private_dirs(cwd)
+        join_paths = cgroup.join_paths() if cgroup is not None else []
+        preexec = _preexec(join_paths, rlimit_as) if join_paths or rlimit_as else None
         try:
             process = subprocess.Popen(
                 argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True, preexec_fn=preexec)  # noqa: PLW1509
         except FileNotFoundError as error:
             raise CommandNotRunnable(127, _exec_failure(argv, "no such file or directory", error)) from error
         except PermissionError as error:
@@ -280,7 +297,7 @@ class ProcessRuntime:
         os.set_blocking(stdout_fd, False)
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         run = _Run(run_uid, process, os.pidfd_open(process.pid), stdout_fd, log_fd, log_path,
-                   log_size=os.fstat(log_fd).st_size)
+                   log_size=os.fstat(log_fd).st_size, cgroup=cgroup)
         with self._lock:
             self._runs[run_uid] = run
             self._selector.register(stdout_fd, selectors.EVENT_READ, ("out", run))
@@ -302,15 +319,11 @@ class ProcessRuntime:
                 if run is not None:
                     run.killed = True
                     runs.append(run)
-        for run in runs:
-            if run.process.returncode is None:
-                _signal_group(run.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for run in runs:
-            run.done.wait(max(0.0, deadline - time.monotonic()))
-        for run in runs:
-            if not run.done.is_set() and run.process.returncode is None:
-                _signal_group(run.process.pid, signal.SIGKILL)
+        # The whole tree of every run at once: SIGTERM, one grace for all, then SIGKILL (tree.py).
+        live = [run for run in runs if run.process.returncode is None]
+        if live:
+            kill_trees([run.run_uid for run in live], pgids={run.process.pid for run in live},
+                       cgroups=[run.cgroup for run in live if run.cgroup is not None], grace=grace)
         for run in runs:
             if not run.done.wait(10.0):  # the monitor finalizes; only a wedged monitor gets here
                 self._finish(run)
@@ -384,7 +397,7 @@ class ProcessRuntime:
             if self._on_exit is None:
                 continue
             try:
-                self._on_exit(*item)
+                self._on_exit(*item) if _takes_oom(self._on_exit) else self._on_exit(*item[:3])
             except Exception:
                 logger.debug("exit callback failed for %s", item[0], exc_info=True)
 
@@ -457,8 +470,11 @@ class ProcessRuntime:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(run.pidfd)
         if run.process.returncode is None:
-            # The leader is a zombie until reaped, so its group id is still ours to signal.
+            # The leader is a zombie until reaped, so its group id is still ours to signal; the rest of the
+            # tree (setsid, double forks) is found by its cgroup and marker.
             _signal_group(run.process.pid, signal.SIGKILL)
+            kill_trees([run.run_uid], pgids={run.process.pid},
+                       cgroups=[run.cgroup] if run.cgroup is not None else [], grace=0, terminate=False)
         returncode = run.process.wait()
         self._drain_output(run)
         with contextlib.suppress(OSError):
@@ -466,13 +482,34 @@ class ProcessRuntime:
         with contextlib.suppress(OSError):
             os.close(run.pidfd)
         run.exit_code = exit_code_of(returncode)
+        oom = run.exit_code == 137 and run.cgroup is not None and run.cgroup.oom_killed()
+        if run.cgroup is not None:
+            run.cgroup.remove()
         finished_at = utc_now()
         with self._lock:
             self._runs.pop(run.run_uid, None)
             killed = run.killed
         run.done.set()
         if not killed:
-            self._exits.put((run.run_uid, run.exit_code, finished_at))
+            self._exits.put((run.run_uid, run.exit_code, finished_at, oom))
+
+
+def _takes_oom(callback: Callable[..., None]) -> bool:
+    import inspect
+
+    try:
+        return len(inspect.signature(callback).parameters) >= 4
+    except (TypeError, ValueError):
+        return False
+
+
+def _preexec(join_paths: list[str], rlimit_as: int | None) -> Callable[[], None]:
+    def in_child() -> None:  # between fork and exec: no locks, no allocations beyond the bare minimum
+        join_cgroups(join_paths)
+        if rlimit_as:
+            resource.setrlimit(resource.RLIMIT_AS, (rlimit_as, rlimit_as))
+
+    return in_child
 
 
 def _private_dirs(path: Path) -> None:

@@ -31,8 +31,7 @@ from typing import Any
 from .. import errors
 from ..config import EmulatorHome
 from ..errors import ArmError
-from ..runtime.images import catalogue
-from ..runtime.process import ProcessRuntime, read_log
+from ..runtime.engine import ContainerStats, Engine, ExecSession, choose_engine, make_engine
 from .container_groups import ContainerGroups
 from .deployments import Deployments
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
@@ -52,7 +51,7 @@ class Backend:
     """The ACI and resource-group state machine behind the HTTP layer. Thread-safe; raises ``ArmError``."""
 
     def __init__(self, home: EmulatorHome, *, backoff_base_seconds: float = 0.5,
-                 backoff_cap_seconds: float = 10.0, kill_grace_seconds: float = 2.0):
+                 backoff_cap_seconds: float = 10.0, kill_grace_seconds: float = 2.0, engine: str | None = None):
         self.home = home.ensure()
         self._lock = threading.RLock()
         self._store = Store(home.state_path)
@@ -63,9 +62,13 @@ class Backend:
         self._groups.load()
         self._operations.load()
         self._scheduler = Scheduler()
-        self._runtime = ProcessRuntime(on_exit=self._on_process_exit, kill_grace_seconds=kill_grace_seconds)
+        self._pending_credentials: list[dict[str, Any]] = []
+        self.engine_name = choose_engine(engine)
+        self._engine: Engine = make_engine(self.engine_name, home, self._on_process_exit,
+                                           kill_grace_seconds=kill_grace_seconds)
+        self._runtime = getattr(self._engine, "runtime", self._engine)  # the process engine's ProcessRuntime
         self._deployments = Deployments(home, self._lock, self._store, self._groups, self._operations,
-                                        self._scheduler, self._runtime,
+                                        self._scheduler, self._engine,
                                         RestartPolicy(backoff_base_seconds, backoff_cap_seconds))
 
     # == life cycle ==================================================================================
@@ -75,7 +78,7 @@ class Backend:
         See ``reconcile.py``. Safe to call again: runs of this emulator are left alone.
         """
         with self._lock:
-            reconcile(self._store, self._runtime, self._groups, self._deployments, self._operations)
+            reconcile(self._store, self._engine, self._groups, self._deployments, self._operations)
 
     def shutdown(self, kill_processes: bool = True) -> None:
         """Stop the threads; with ``kill_processes`` kill every container process first.
@@ -88,7 +91,7 @@ class Backend:
                 return
             self._deployments.closed = True
         self._scheduler.stop()
-        self._runtime.shutdown(kill_processes=kill_processes)
+        self._engine.shutdown(kill_processes=kill_processes)
         self._store.close()
 
     def abandon(self) -> None:
@@ -96,15 +99,16 @@ class Backend:
         with self._lock:
             self._deployments.closed = True
         self._scheduler.stop()
-        self._runtime.abandon()
+        self._engine.abandon()
         self._store.close()
 
     def reset(self) -> None:
         """Delete everything: container groups (their processes and logs), resource groups, operations."""
         with self._lock:
-            self._runtime.kill(self._runtime.running_uids())
+            self._engine.kill(self._engine.running_uids())
             self._store.wipe()
             for group in self._groups:
+                self._engine.remove_group(group.uid)
                 shutil.rmtree(self._deployments.work_dir(group), ignore_errors=True)
             self._groups.clear()
             self._resource_groups.clear()
@@ -146,6 +150,7 @@ class Backend:
             resource_group = self._resource_groups.require(sub, rg)
             key = (sub.lower(), rg.lower(), name.lower())
             existing = self._groups.get(key)
+            self._pending_credentials = _credentials_of(body)
             spec = validate_group(
                 existing.name if existing else name, body, default_location=resource_group["location"],
                 existing=existing.spec if existing else None, image_is_runnable=self._image_is_runnable,
@@ -265,23 +270,81 @@ class Backend:
                 raise errors.container_not_found(container, group.name)
             if record.run_uid is None:
                 raise errors.container_log_not_available(record.name, group.name)
-            path, running = self._deployments.log_path(record.run_uid), record.running
-        return read_log(path, running=running, tail=tail, timestamps=timestamps)
+            path, running, run_uid = self._deployments.log_path(record.run_uid), record.running, record.run_uid
+        return self._engine.logs(run_uid, path, running=running, tail=tail, timestamps=timestamps)
+
+    def _running_run(self, sub: str, rg: str, name: str, container: str) -> str:
+        with self._lock:
+            group = self._require_group(sub, rg, name)
+            record = next((r for r in group.containers.values() if r.name.lower() == container.lower()), None)
+            if record is None:
+                raise errors.container_not_found(container, group.name)
+            if not record.running or record.run_uid is None:
+                raise errors.container_log_not_available(record.name, group.name)
+            return record.run_uid
+
+    def container_exec(self, sub: str, rg: str, name: str, container: str, argv: list[str], *, tty: bool = True,
+                       cols: int = 80, rows: int = 24) -> ExecSession:
+        """An interactive command in a running container (the engine's ``exec``)."""
+        return self._engine.exec(self._running_run(sub, rg, name, container), argv, tty=tty, cols=cols, rows=rows)
+
+    def container_stats(self, sub: str, rg: str, name: str, container: str) -> ContainerStats:
+        """CPU, memory and network counters of a running container (the engine's ``stats``)."""
+        return self._engine.stats(self._running_run(sub, rg, name, container))
+
+    def engine_info(self) -> dict[str, Any]:
+        """Which engine runs the containers: ``{"name": "docker"|"process", "description": ...}``."""
+        try:
+            description = self._engine.describe()
+        except Exception:  # an engine that stopped answering still has a name  # noqa: BLE001
+            description = self.engine_name
+        return {"name": self.engine_name, "description": description}
+
+    def cached_images(self) -> list[str]:
+        return self._engine.cached_images()
+
+    def capabilities(self) -> dict[str, float]:
+        """ACI's per-group maxima (4 CPU, 16 GB), capped by what the engine's machine has."""
+        try:
+            cpus, memory = self._engine.machine()
+        except Exception:  # noqa: BLE001 - the engine's client raises many kinds
+            cpus, memory = 4.0, 16.0
+        return {"maxMemoryInGB": float(min(16.0, max(1.0, int(memory * 10) / 10))),
+                "maxCpu": float(min(4.0, max(1.0, cpus))), "maxGpuCount": 0.0}
 
     def operation_status(self, sub: str, location: str, operation_id: str) -> dict[str, Any]:
         with self._lock:
             return self._operations.status(sub, operation_id)
 
     # == helpers =====================================================================================
-    def _on_process_exit(self, run_uid: str, exit_code: int, finished_at: datetime) -> None:
-        self._deployments.on_process_exit(run_uid, exit_code, finished_at)
+    def _on_process_exit(self, run_uid: str, exit_code: int, finished_at: datetime, oom: bool = False) -> None:
+        self._deployments.on_process_exit(run_uid, exit_code, finished_at, oom)
 
     def _require_group(self, sub: str, rg: str, name: str) -> GroupRecord:
         self._resource_groups.require(sub, rg)
         return self._groups.require(sub, rg, name)
 
     def _image_is_runnable(self, image: str) -> bool:
-        return catalogue.is_resolvable(image, self.home)
+        if self._engine.image_is_known(image):
+            return True
+        try:  # Docker: not local yet, so pull it now (ACI validates the image at PUT time too)
+            self._engine.check_image(image, self._pending_credentials)
+        except LookupError:
+            return False
+        return True
+
+
+def _credentials_of(body: Any) -> list[dict[str, Any]]:
+    """``properties.imageRegistryCredentials`` of a raw PUT body (any key case), for pulls during validation."""
+    if not isinstance(body, dict):
+        return []
+    props = next((v for k, v in body.items() if str(k).lower() == "properties"), None)
+    if not isinstance(props, dict):
+        return []
+    found = next((v for k, v in props.items() if str(k).lower() == "imageregistrycredentials"), None)
+    if not isinstance(found, list):
+        return []
+    return [{str(k).lower(): v for k, v in entry.items()} for entry in found if isinstance(entry, dict)]
 
 
 __all__ = ["ArmError", "Backend"]

@@ -1,6 +1,7 @@
 """Deployments and runs: pull (resolve) images, map ports, start, watch, restart, kill and remove containers.
 
-Processes run through ``runtime/process.py``; their exits come back on the runtime's notifier thread, and
+Containers run through the engine (``runtime/engine.py``: processes or Docker); their exits come back on the
+engine's notifier thread, and
 back-off restarts and provisioning delays on the scheduler's thread. Those callbacks take the backend's lock
 and re-check that what they were for still holds (the group, its generation, the container's run).
 
@@ -9,12 +10,14 @@ Emulator choices (ACI documents none of these):
   (not found) or 126 (not executable), detailStatus ``Error``, as a shell reports it.
 * a container killed by stop/restart/update/delete reports its real exit code (143 after SIGTERM, 137
   after SIGKILL).
+* a container killed over its memory: Terminated, exit code 137, detailStatus ``OOMKilled`` (unverified, see
+  COVERAGE.md), then the restart policy.
+* the group's first event says which engine runs it (``Scheduled``, "... on the emulator's docker engine").
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import threading
@@ -26,9 +29,10 @@ from typing import Any
 
 from .. import errors
 from ..config import EmulatorHome
-from ..runtime.images import catalogue
-from ..runtime.images.catalogue import ImageNotFound, ResolvedImage
-from ..runtime.process import CommandNotRunnable, ProcessRuntime
+from ..runtime import volumes
+from ..runtime.engine import OOM_DETAIL_STATUS, Engine, ImageUnavailable, RunSpec, home_id
+from ..runtime.images.catalogue import ImageNotFound
+from ..runtime.process import CommandNotRunnable
 from .container_groups import ContainerGroups
 from .instance_view import (
     ContainerRecord,
@@ -46,16 +50,13 @@ from .scheduler import Scheduler
 from .store import Store
 
 RUN_MARKER_ENV = "ACI_EMULATOR_RUN_ID"  # lets a later emulator find a run whose pid was never recorded
-# Host environment a container inherits; everything else comes from the image and the group.
-PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Deployments:
     """Runs the containers of the groups. Its methods expect the backend's lock held; its callbacks take it."""
 
     def __init__(self, home: EmulatorHome, lock: threading.RLock, store: Store, groups: ContainerGroups,
-                 operations: Operations, scheduler: Scheduler, runtime: ProcessRuntime,
+                 operations: Operations, scheduler: Scheduler, engine: Engine,
                  restart_policy: RestartPolicy):
         self.home = home
         self._lock = lock
@@ -63,9 +64,9 @@ class Deployments:
         self._groups = groups
         self._operations = operations
         self._scheduler = scheduler
-        self._runtime = runtime
+        self._engine = engine
         self.restart_policy = restart_policy
-        self._shims = catalogue.shim_dir(home)
+        self._home_id = home_id(home.path)
         self.closed = False  # set by Backend.shutdown/abandon: timers and exits that arrive later do nothing
         self.provisioning_delay = 0.0
 
@@ -117,25 +118,34 @@ class Deployments:
         self._scheduler.call_later(delay, deploy_when_due)
 
     def deploy(self, group: GroupRecord) -> None:
-        """Pull (resolve) every image, map the ports, start every container."""
-        resolved: dict[str, ResolvedImage] = {}
+        """Pull every image, prepare the volumes, map the ports, start every container."""
         now = utc_now()
+        add_event(group.group_events, "Scheduled",
+                  f"Container group scheduled on the emulator's {self._engine.name} engine", moment=now)
+        credentials = group.properties.get("imageRegistryCredentials") or []
         for spec in group.container_specs():
             image = spec["properties"]["image"]
             record = group.containers[spec["name"]]
             try:
-                resolved[spec["name"]] = catalogue.resolve(image, spec["properties"].get("command"), self.home)
-            except ImageNotFound:
-                # The image was runnable at PUT time; it has left the catalogue since. ACI fails the pull.
+                self._engine.check_image(image, credentials)
+            except (ImageUnavailable, ImageNotFound) as missing:
+                # The image was runnable at PUT time and is not now (or its pull failed). ACI fails the pull.
+                reason = getattr(missing, "reason", "not found")
                 add_event(record.events, "Pulling", f'pulling image "{image}"', moment=now,
                           merge_floor=record.merge_floor)
                 add_event(record.events, "Failed", f'Failed to pull image "{image}": rpc error: code = NotFound '
-                          f'desc = failed to resolve reference "{image}": not found', "Warning", moment=now,
+                          f'desc = failed to resolve reference "{image}": {reason}', "Warning", moment=now,
                           merge_floor=record.merge_floor)
                 group.failure = {"code": "InaccessibleImage",
                                  "message": errors.inaccessible_image(image, group.name).message}
                 group.provisioning_state = "Failed"
                 return
+        try:
+            volumes.prepare(self.home.path, group.uid, group.properties.get("volumes") or [])
+        except volumes.VolumeError as failure:
+            group.failure = {"code": "VolumeMountFailed", "message": str(failure)}  # invented code
+            group.provisioning_state = "Failed"
+            return
         self._allocate_ports(group)
         group.deployed = True
         group.provisioning_state = "Succeeded"
@@ -147,32 +157,41 @@ class Deployments:
             add_event(record.events, "Pulled", f'Successfully pulled image "{image}"', moment=now,
                       merge_floor=record.merge_floor)
             add_event(record.events, "Created", "Created container", moment=now, merge_floor=record.merge_floor)
-            self._launch(group, record, spec, resolved[spec["name"]])
+            self._launch(group, record, spec)
 
     # == runs ========================================================================================
-    def _launch(self, group: GroupRecord, record: ContainerRecord, spec: dict[str, Any],
-                resolved: ResolvedImage) -> None:
+    def _launch(self, group: GroupRecord, record: ContainerRecord, spec: dict[str, Any]) -> None:
         """Start one run of a container and record it (or its failure to start)."""
         run_uid = uuid.uuid4().hex
-        env = self._container_env(group, spec, resolved, run_uid)
-        cwd = self.work_dir(group) / record.name
         old_run = record.run_uid
         # Recorded before the fork: a crash right after it still leaves a trace for reconcile to follow.
         self._store.add_run(run_uid, group.key, record.name)
         try:
-            handle = self._runtime.start(run_uid, resolved.argv, env, cwd, self.log_path(run_uid))
-        except CommandNotRunnable as failure:
-            self._store.end_runs([run_uid])
-            now = utc_now()
-            self._adopt_run(group, record, run_uid, old_run)
-            record.started_generation = group.generation
-            add_event(record.events, "Failed", failure.message, "Warning", moment=now,
-                      merge_floor=record.merge_floor)
-            if record.current is not None and record.current["state"] == "Terminated":
-                record.previous = record.current
-            record.current = terminated_state(iso_millis(now), failure.exit_code, now)
-            self.after_exit(group, record, run_seconds=0.0, started=False)
+            handle = self._engine.start(self._run_spec(group, record, spec, run_uid))
+        except (ImageNotFound, ImageUnavailable) as missing:
+            failure = CommandNotRunnable(127, f"Failed to pull image \"{spec['properties']['image']}\": {missing}")
+            self._record_not_runnable(group, record, run_uid, old_run, failure)
             return
+        except CommandNotRunnable as failure:
+            self._record_not_runnable(group, record, run_uid, old_run, failure)
+            return
+        self._record_started(group, record, run_uid, old_run, handle)
+
+    def _record_not_runnable(self, group: GroupRecord, record: ContainerRecord, run_uid: str, old_run: str | None,
+                             failure: CommandNotRunnable) -> None:
+        self._store.end_runs([run_uid])
+        now = utc_now()
+        self._adopt_run(group, record, run_uid, old_run)
+        record.started_generation = group.generation
+        add_event(record.events, "Failed", failure.message, "Warning", moment=now,
+                  merge_floor=record.merge_floor)
+        if record.current is not None and record.current["state"] == "Terminated":
+            record.previous = record.current
+        record.current = terminated_state(iso_millis(now), failure.exit_code, now)
+        self.after_exit(group, record, run_seconds=0.0, started=False)
+
+    def _record_started(self, group: GroupRecord, record: ContainerRecord, run_uid: str, old_run: str | None,
+                        handle: Any) -> None:
         self._store.set_run_process(run_uid, handle.pid, handle.start_ticks)
         self._adopt_run(group, record, run_uid, old_run)
         record.running = True
@@ -190,6 +209,7 @@ class Deployments:
         self._groups.set_run_owner(run_uid, group.key, record.name)
         if old_run is not None and old_run != run_uid:
             self._groups.drop_run_owner(old_run)
+            self._engine.discard(old_run)
             with contextlib.suppress(OSError):
                 self.log_path(old_run).unlink()
 
@@ -216,9 +236,9 @@ class Deployments:
                     return
                 spec = next(c for c in current.container_specs() if c["name"] == name)
                 try:
-                    resolved = catalogue.resolve(spec["properties"]["image"], spec["properties"].get("command"),
-                                                 self.home)
-                except ImageNotFound:
+                    self._engine.check_image(spec["properties"]["image"],
+                                             current.properties.get("imageRegistryCredentials") or [])
+                except (ImageNotFound, ImageUnavailable):
                     add_event(container.events, "Failed",
                               f'Failed to pull image "{spec["properties"]["image"]}": not found', "Warning",
                               merge_floor=container.merge_floor)
@@ -226,13 +246,13 @@ class Deployments:
                     self._groups.save(current)
                     return
                 container.restart_count += 1
-                self._launch(current, container, spec, resolved)
+                self._launch(current, container, spec)
                 self._groups.save(current)
                 self._operations.settle_group(key)
 
         self._scheduler.call_later(delay, restart_when_due)
 
-    def on_process_exit(self, run_uid: str, exit_code: int, finished_at: datetime) -> None:
+    def on_process_exit(self, run_uid: str, exit_code: int, finished_at: datetime, oom: bool = False) -> None:
         """A container process ended on its own (runtime notifier thread)."""
         with self._lock:
             if self.closed:
@@ -246,6 +266,8 @@ class Deployments:
             self._store.end_runs([run_uid])
             start = record.current.get("startTime") if record.current else None
             record.current = terminated_state(start, exit_code, finished_at)
+            if oom:
+                record.current["detailStatus"] = OOM_DETAIL_STATUS
             self.after_exit(group, record, run_seconds=finished_at.timestamp() - record.run_started_at,
                             started=True)
             self._groups.save(group)
@@ -255,7 +277,7 @@ class Deployments:
         """Kill every running container of the group and record each as ACI does (Killing, Terminated)."""
         running = {record.run_uid: record for record in group.containers.values()
                    if record.running and record.run_uid}
-        codes = self._runtime.kill(list(running)) if running else {}
+        codes = self._engine.kill(list(running)) if running else {}
         self._store.end_runs(list(running))
         now = utc_now()
         for record in group.containers.values():
@@ -274,8 +296,10 @@ class Deployments:
         running = [record.run_uid for group in groups for record in group.containers.values()
                    if record.running and record.run_uid]
         if running:
-            self._runtime.kill(running)
+            self._engine.kill(running)
         for group in groups:
+            self._engine.remove_group(group.uid)
+            volumes.remove_group(self.home.path, group.uid)
             for record in group.containers.values():
                 record.running = False
                 record.waiting_token += 1
@@ -305,12 +329,28 @@ class Deployments:
         taken = self._groups.host_ports_taken(besides=group)
         group.host_ports = {str(port): group.host_ports.get(str(port)) or _free_port(taken) for port in wanted}
 
-    def _container_env(self, group: GroupRecord, spec: dict[str, Any], resolved: ResolvedImage,
-                       run_uid: str) -> dict[str, str]:
-        env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
-        env["PATH"] = f"{self._shims}:{os.environ.get('PATH') or DEFAULT_PATH}"
-        env["HOSTNAME"] = group.name
-        env.update(resolved.env)
+    def _run_spec(self, group: GroupRecord, record: ContainerRecord, spec: dict[str, Any], run_uid: str) -> RunSpec:
+        props = spec["properties"]
+        resources = props.get("resources") or {}
+        wanted = {**(resources.get("requests") or {}), **(resources.get("limits") or {})}
+        env = {variable["name"]: variable.get("secureValue", variable.get("value")) or ""
+               for variable in props.get("environmentVariables", [])}
+        prepared = volumes.prepare(self.home.path, group.uid, group.properties.get("volumes") or [])
+        first = group.container_specs()[0]["name"] == record.name
+        return RunSpec(
+            run_uid=run_uid, home_id=self._home_id, group_uid=group.uid, group_name=group.name,
+            container=record.name, image=props["image"], command=props.get("command") or None, env=env,
+            log_path=self.log_path(run_uid), work_dir=self.work_dir(group) / record.name,
+            cpu=float(wanted.get("cpu") or 1.0),
+            memory_bytes=int(float(wanted.get("memoryInGB") or 1.0) * 1024 ** 3),
+            first_in_group=first, host_ports={int(port): host for port, host in group.host_ports.items()},
+            group_port_env=self._port_env(group, spec), mounts=volumes.mounts_for(spec, prepared),
+            credentials=group.properties.get("imageRegistryCredentials") or [])
+
+    @staticmethod
+    def _port_env(group: GroupRecord, spec: dict[str, Any]) -> dict[str, str]:
+        """The process engine's port variables: ``PORT`` (the container's first port) and ``ACI_PORT_<n>``."""
+        env: dict[str, str] = {}
         own_ports = [port["port"] for port in spec["properties"].get("ports", [])]
         group_ports = [port["port"] for port in (group.properties.get("ipAddress") or {}).get("ports", [])]
         first = (own_ports or group_ports or [None])[0]
@@ -318,9 +358,6 @@ class Deployments:
             env["PORT"] = str(group.host_ports[str(first)])
         for port, host_port in group.host_ports.items():
             env[f"ACI_PORT_{port}"] = str(host_port)
-        for variable in spec["properties"].get("environmentVariables", []):
-            env[variable["name"]] = variable.get("secureValue", variable.get("value")) or ""
-        env[RUN_MARKER_ENV] = run_uid
         return env
 
     def log_path(self, run_uid: str) -> Path:

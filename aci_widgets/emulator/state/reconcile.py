@@ -1,17 +1,18 @@
 """Reconcile at start-up: kill the container processes an earlier emulator left, record them, settle every group.
 
-Emulator choice (ACI documents none): a container found running (or gone) after an emulator crash is killed
-and recorded as Terminated with exit code 137 (SIGKILL) and a ``Killing`` event; then its restart policy
-applies.
+Emulator choice (ACI documents none): with the process engine a container found running (or gone) after an
+emulator crash is killed (every leftover at once, one short grace) and recorded as Terminated with exit code
+137 (SIGKILL) and a ``Killing`` event; then its restart policy applies. The Docker engine adopts the containers
+still running (they go on as if nothing happened) and records the real exit code of those that ended.
 """
 
 from __future__ import annotations
 
 import time
 
-from ..runtime.process import ProcessRuntime, find_processes_with_env, kill_leftover_process
+from ..runtime.engine import Engine, LeftoverRun
 from .container_groups import ContainerGroups
-from .deployments import RUN_MARKER_ENV, Deployments
+from .deployments import Deployments
 from .instance_view import add_event, container_id, is_transitioning, terminated_state, utc_now
 from .operations import Operations
 from .restart_policy import STABLE_RUN_SECONDS
@@ -20,7 +21,7 @@ from .store import Store
 CRASH_EXIT_CODE = 137  # a container killed at reconcile: as if SIGKILLed
 
 
-def reconcile(store: Store, runtime: ProcessRuntime, groups: ContainerGroups, deployments: Deployments,
+def reconcile(store: Store, runtime: Engine, groups: ContainerGroups, deployments: Deployments,
               operations: Operations) -> None:
     """Call under the backend's lock. Safe to call again: runs of this emulator are left alone.
 
@@ -31,22 +32,22 @@ def reconcile(store: Store, runtime: ProcessRuntime, groups: ContainerGroups, de
     """
     own = runtime.running_uids()
     leftovers = [row for row in store.live_runs() if row.run_uid not in own]
-    for row in leftovers:
-        if row.pid is None:
-            for pid in find_processes_with_env(RUN_MARKER_ENV, row.run_uid):
-                kill_leftover_process(pid, None)
-        else:
-            kill_leftover_process(row.pid, row.start_ticks)
-    store.end_runs([row.run_uid for row in leftovers])
+    group_uids = {group.key: group.uid for group in groups}
+    recovered = runtime.recover(
+        [LeftoverRun(row.run_uid, group_uids.get(_key_of(row.group_key)), row.pid, row.start_ticks)
+         for row in leftovers], set(group_uids.values()))
+    own = own | recovered.adopted
+    store.end_runs([row.run_uid for row in leftovers if row.run_uid not in recovered.adopted])
     now = utc_now()
     for group in groups:
         for record in group.containers.values():
             if record.running and record.run_uid not in own:
+                code = recovered.ended.get(record.run_uid or "", CRASH_EXIT_CODE)
                 record.running = False
                 add_event(record.events, "Killing", f"Killing container with id {container_id(group, record.name)}.",
                           moment=now, merge_floor=record.merge_floor)
                 start = record.current.get("startTime") if record.current else None
-                record.current = terminated_state(start, CRASH_EXIT_CODE, now)
+                record.current = terminated_state(start, code, now)
                 deployments.after_exit(group, record, run_seconds=STABLE_RUN_SECONDS, started=True,
                                        immediate=True)
             elif record.current is not None and record.current["state"] == "Waiting" and not group.stopped:
@@ -56,3 +57,8 @@ def reconcile(store: Store, runtime: ProcessRuntime, groups: ContainerGroups, de
             deployments.schedule_deployment(group, delay)
         groups.save(group)
     operations.settle_all()
+
+
+def _key_of(text: str) -> tuple[str, str, str]:
+    parts = text.split("/")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", "", "")
