@@ -39,6 +39,9 @@ from aci_widgets.emulator.config import HOME_ENV, PORT_ENV, EmulatorHome
 from aci_widgets.emulator.control import EmulatorControl
 
 DEFAULT_LOCATION = "eastus"
+# Every emulator a test starts runs local processes unless it asks for another engine (--engine docker):
+# the suite's images are the process engine's catalogue; tests/engines/ runs both engines explicitly.
+os.environ["ACI_EMULATOR_ENGINE"] = "process"
 
 
 # -- processes -------------------------------------------------------------------------------------
