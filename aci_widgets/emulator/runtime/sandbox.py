@@ -5,9 +5,9 @@ own, so that mount paths like ``/aci/logs`` can be created), a private ``/tmp`` 
 read-write, its volumes at their mount paths, and its own PID namespace (``--unshare-pid``: when it ends,
 everything it forked ends; ``--die-with-parent``: when the emulator dies, so does it).
 
-A mount path under an existing host folder (``/mnt/data``) gets a tmpfs over that folder first (its host
-content is hidden), except under the folders a program needs (``/usr``, ``/etc``...): such a mount is
-skipped and listed in ``skipped`` (COVERAGE.md).
+A mount path under an existing host folder (``/etc/creds``) is made by rebuilding the folders on its way as
+the sandbox's own folders holding read-only binds of their host entries, so nothing of the host is hidden; a
+path through a host symlink (``/bin/x`` where ``/bin -> usr/bin``) is not mounted and listed in ``skipped``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from pathlib import Path
 
 from .engine import Mount
 
-# Host folders never hidden by a tmpfs for a mount path below them.
-KEEP_VISIBLE = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/dev",
-                "/sys", "/run", "/var", "/home", "/root", "/boot"}
 SKIP_TOP = {"proc", "dev", "tmp"}
 
 
@@ -51,35 +48,62 @@ def bwrap_argv(argv: list[str], *, work_dir: Path, read_only: list[Path], mounts
     """``(bwrap ... -- argv, mount paths that could not be mounted)``."""
     bwrap = bwrap_path()
     assert bwrap is not None
-    args = [bwrap]
-    for entry in sorted(os.listdir("/")):
-        path = "/" + entry
-        if entry in SKIP_TOP:
+    targets = [os.path.normpath("/" + mount.target.lstrip("/")) for mount in mounts]
+    # Host folders on the way to a mount point that does not exist yet are rebuilt, one level at a time, as
+    # folders of the sandbox's own root holding read-only binds of their entries: the mount point can then
+    # be made there, and nothing of the host is hidden.
+    expand: set[str] = set()
+    skipped: list[str] = []
+    for target in targets:
+        anchor = _deepest_existing(target)
+        if anchor == target or anchor == "/" or anchor == "/tmp" or anchor.startswith("/tmp/"):
             continue
-        if os.path.islink(path):
-            args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path) or os.path.exists(path):
-            args += ["--ro-bind", path, path]
+        if _through_symlink(anchor):
+            skipped.append(target)
+            continue
+        path = anchor
+        while path != "/":
+            expand.add(path)
+            path = os.path.dirname(path)
+    args = [bwrap]
+    _bind_tree(args, "/", expand)
     args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for folder in read_only:  # things under /tmp the container still needs (the emulator's home, shims...)
         if folder.exists():
             args += ["--ro-bind", str(folder), str(folder)]
     args += ["--bind", str(work_dir), str(work_dir)]
-    skipped: list[str] = []
-    hidden: set[str] = set()
-    for mount in mounts:
-        target = os.path.normpath("/" + mount.target.lstrip("/"))
-        anchor = _deepest_existing(target)
-        if anchor not in ("/", "/tmp") and not anchor.startswith("/tmp/") and anchor != target:
-            if anchor in KEEP_VISIBLE or any(anchor.startswith(k + "/") for k in KEEP_VISIBLE):
-                skipped.append(target)
-                continue
-            if anchor not in hidden:
-                args += ["--tmpfs", anchor]
-                hidden.add(anchor)
+    for mount, target in zip(mounts, targets):
+        if target in skipped:
+            continue
         args += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), target]
     args += ["--chdir", str(work_dir), "--unshare-pid", "--die-with-parent", "--"]
     return args + list(argv), skipped
+
+
+def _bind_tree(args: list[str], folder: str, expand: set[str]) -> None:
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        path = os.path.join(folder, entry)
+        if folder == "/" and entry in SKIP_TOP:
+            continue
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif path in expand:
+            args += ["--dir", path]
+            _bind_tree(args, path, expand)
+        elif os.path.exists(path):
+            args += ["--ro-bind", path, path]
+
+
+def _through_symlink(path: str) -> bool:
+    while path != "/":
+        if os.path.islink(path):
+            return True
+        path = os.path.dirname(path)
+    return False
 
 
 def _deepest_existing(target: str) -> str:
