@@ -67,7 +67,7 @@ def test_tasks_both_command_forms_env_secure_env_restart_never(engine_emulator: 
     assert secret not in str(emu.group_json(rg, "shell-form"))
     assert wait_for(lambda: emu.ci.container_groups.get(rg, "wordcount").instance_view.state == "Succeeded")
     counted = emu.logs(rg, "wordcount", "wordcount")
-    assert counted.startswith("[") and len(eval(counted.strip())) == 3, counted  # noqa: S307 - our own output
+    assert counted.startswith("[") and len(eval(counted.strip())) == 3, counted
 
     listed = {g.name: g for g in emu.ci.container_groups.list_by_resource_group(rg)}
     assert set(listed) == {"wordcount", "exec-form", "shell-form"}

@@ -38,8 +38,8 @@ def test_empty_dir_is_shared_by_the_groups_containers(engine_emulator: EngineEmu
         container("writer", emu.images.shell, command=["/bin/sh", "-c", "echo from-writer > /mnt/scratch/note"],
                   mounts=mount, cpu=0.5, memory=0.5),
         container("reader", emu.images.shell, mounts=mount, cpu=0.5, memory=0.5, command=[
-            "/bin/sh", "-c", "for i in $(seq 100); do [ -s /mnt/scratch/note ] && break; sleep 0.1; done; "
-                             "cat /mnt/scratch/note"]),
+            "/bin/sh", "-c", ("for i in $(seq 100); do [ -s /mnt/scratch/note ] && break; sleep 0.1; done; "
+                              "cat /mnt/scratch/note")]),
         policy="Never", volumes=[{"name": "scratch", "emptyDir": {}}]))
     assert _done(emu, rg, "shared") == "Succeeded"
     assert emu.logs(rg, "shared", "reader") == "from-writer\n"
@@ -96,8 +96,8 @@ def test_azure_file_share_is_a_folder_a_notebook_reads_after_the_task(engine_emu
 
     emu.create(rg, "ro-reader", group_body(
         container("c", emu.images.shell, mounts=[{"name": "input", "mountPath": "/aci/in", "readOnly": True}],
-                  command=["/bin/sh", "-c", "cat /aci/in/answer.txt; touch /aci/in/x 2>/dev/null && echo writable "
-                                            "|| echo read-only"]),
+                  command=["/bin/sh", "-c", ("cat /aci/in/answer.txt; touch /aci/in/x 2>/dev/null && echo writable "
+                                             "|| echo read-only")]),
         policy="Never", volumes=[{"name": "input", "azureFile": share}]))
     assert _done(emu, rg, "ro-reader") == "Succeeded"
     assert emu.logs(rg, "ro-reader", "c") == "42\nread-only\n"
