@@ -16,4 +16,28 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# The emulator's Docker engine (issue 14): Debian's docker.io as a private daemon (own data root, socket and
+# bridge), the test images built offline (cached), DOCKER_HOST for the tests, the daemon stopped at the end.
+# bubblewrap gives the process engine its sandbox. In CI both are required (the Docker tests must not skip).
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 && ! command -v bwrap >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null || true
+fi
+docker_started=""
+if [ "$(id -u)" = "0" ] && { [ "${CI:-}" = "true" ] || [ -x /usr/sbin/dockerd ]; }; then
+  if ! scripts/docker/engine.sh status >/dev/null 2>&1; then
+    scripts/docker/engine.sh start && docker_started=1
+  fi
+fi
+if scripts/docker/engine.sh status >/dev/null 2>&1; then
+  [ -n "$docker_started" ] && trap 'scripts/docker/engine.sh stop >/dev/null' EXIT
+  scripts/docker/images.sh
+  eval "$(scripts/docker/engine.sh env)"
+  export DOCKER_HOST
+elif [ "${CI:-}" = "true" ]; then
+  echo "the Docker engine is required in CI and could not be started (scripts/docker/engine.sh)" >&2; exit 1
+else
+  echo "note: no Docker engine; the Docker engine tests will be skipped on this machine" >&2
+fi
+
 python -m pytest "$@"

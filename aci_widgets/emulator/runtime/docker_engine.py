@@ -45,6 +45,7 @@ from .process import CommandNotRunnable, render_log
 logger = logging.getLogger(__name__)
 LABEL = "org.aci-emulator"
 PULL_TIMEOUT_SECONDS = 300
+IMAGE_SEEN_SECONDS = 5.0  # an image confirmed this recently is not asked for again (PUT, then deploy)
 
 
 def docker_answers(timeout: float = 2.0) -> bool:
@@ -73,6 +74,7 @@ def _parse_time(text: str | None) -> datetime:
 
 class DockerEngine:
     name = "docker"
+    remove_kills = True  # a group's delete is `docker rm -f` of its containers: SIGKILL, no grace
 
     def __init__(self, home: Any, on_exit: ExitCallback, *, kill_grace_seconds: float):
         import docker
@@ -89,6 +91,7 @@ class DockerEngine:
         self._log_paths: dict[str, Path] = {}
         self._group_owner: dict[str, str] = {}  # group uid -> id of the container owning its network namespace
         self._killed: set[str] = set()
+        self._images_seen: dict[str, float] = {}  # image -> when the engine last confirmed it is there
         self._exited: dict[str, int] = {}
         self._stopping = False
         self._exits: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -102,10 +105,17 @@ class DockerEngine:
         return f"docker (engine {version.get('Version', '?')}, API {version.get('ApiVersion', '?')})"
 
     # -- images --------------------------------------------------------------------------------------
+    def _recently_seen(self, image: str) -> bool:
+        seen = self._images_seen.get(image)
+        return seen is not None and time.monotonic() - seen < IMAGE_SEEN_SECONDS
+
     def check_image(self, image: str, credentials: list[dict[str, Any]]) -> None:
+        if self._recently_seen(image):  # validated at PUT a moment ago: no second round trip at deploy
+            return
         errors = self._docker.errors
         try:
             self.client.images.get(image)
+            self._images_seen[image] = time.monotonic()
             return
         except errors.ImageNotFound:
             pass
@@ -120,8 +130,11 @@ class DockerEngine:
             raise ImageUnavailable(image, str(reason)) from error
 
     def image_is_known(self, image: str) -> bool:
+        if self._recently_seen(image):
+            return True
         with contextlib.suppress(Exception):
             self.client.images.get(image)
+            self._images_seen[image] = time.monotonic()
             return True
         return False
 

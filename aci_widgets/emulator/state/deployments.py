@@ -295,8 +295,8 @@ class Deployments:
         """Delete groups: kill and reap their processes (in one batch), then forget them and their logs."""
         running = [record.run_uid for group in groups for record in group.containers.values()
                    if record.running and record.run_uid]
-        if running:
-            self._engine.kill(running)
+        if running and not getattr(self._engine, "remove_kills", False):
+            self._engine.kill(running)  # Docker's remove_group kills at once itself, as `docker rm -f`
         for group in groups:
             self._engine.remove_group(group.uid)
             volumes.remove_group(self.home.path, group.uid)
