@@ -15,7 +15,6 @@ is Docker when its API answers (``DOCKER_HOST`` honoured, else the default socke
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -182,31 +181,3 @@ class Engine(Protocol):
 def home_id(home_path: Path) -> str:
     """The label value that marks a home's containers (a hash of its resolved path)."""
     return hashlib.sha256(str(Path(home_path).resolve()).encode()).hexdigest()[:16]
-
-
-def choose_engine(requested: str | None = None) -> str:
-    """``docker`` or ``process`` for ``--engine`` / ``ACI_EMULATOR_ENGINE`` (``auto``: Docker if it answers)."""
-    choice = (requested or os.environ.get(ENGINE_ENV) or "auto").strip().lower()
-    if choice not in ENGINE_CHOICES:
-        raise ValueError(f"unknown engine '{choice}': use one of {', '.join(ENGINE_CHOICES)}")
-    if choice != "auto":
-        return choice
-    from .docker_engine import docker_answers
-
-    return "docker" if docker_answers() else "process"
-
-
-def make_engine(name: str, home: Any, on_exit: ExitCallback, *, kill_grace_seconds: float) -> Engine:
-    if name == "docker":
-        try:
-            from .docker_engine import DockerEngine
-
-            return DockerEngine(home, on_exit, kill_grace_seconds=kill_grace_seconds)
-        except Exception as error:  # ImportError (no docker package), DockerException (no daemon)  # noqa: BLE001
-            where = os.environ.get("DOCKER_HOST") or "the default socket"
-            raise EngineUnavailable(f"the Docker engine does not answer at {where} ({type(error).__name__}: "
-                                    f"{str(error)[:200]}); start it, set DOCKER_HOST, or use --engine process") \
-                from None
-    from .process_engine import ProcessEngine
-
-    return ProcessEngine(home, on_exit, kill_grace_seconds=kill_grace_seconds)

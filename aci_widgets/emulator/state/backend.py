@@ -31,7 +31,8 @@ from typing import Any
 from .. import errors
 from ..config import EmulatorHome
 from ..errors import ArmError
-from ..runtime.engine import ContainerStats, Engine, ExecSession, choose_engine, make_engine
+from ..runtime.engine import ContainerStats, Engine, ExecSession
+from ..runtime.select import choose_engine, make_engine
 from .container_groups import ContainerGroups
 from .deployments import Deployments
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
