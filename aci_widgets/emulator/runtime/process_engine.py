@@ -31,7 +31,7 @@ from .engine import (
     RunSpec,
 )
 from .images import catalogue
-from .process import CommandNotRunnable, ProcessRuntime, read_log
+from .process import CommandNotRunnable, ProcessRuntime, _private_dirs, read_log
 from .sandbox import bwrap_argv, bwrap_path, sandbox_kind
 from .tree import MARKER_ENV, RunCgroup, kill_leftover_runs, tracking_kind, tree_pids
 
@@ -74,7 +74,7 @@ class ProcessEngine:
     def start(self, spec: RunSpec) -> RunHandle:
         resolved = catalogue.resolve(spec.image, spec.command, self.home)
         work = spec.work_dir
-        work.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_dirs(work)
         _copy_image_files(spec.image, work)
         env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
         env["PATH"] = f"{self._shims}:{os.environ.get('PATH') or DEFAULT_PATH}"

@@ -49,7 +49,16 @@ def _safe(part: str) -> str:
 
 
 def _mkdir(path: Path, mode: int = 0o755) -> None:
-    path.mkdir(parents=True, exist_ok=True)
+    """The folder with ``mode``; folders made on the way are the owner's only (the home stays private)."""
+    missing = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+    path.mkdir(exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(path, mode)
 
