@@ -10,6 +10,7 @@ delete, restart and emulator shutdown, whatever it forked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -257,7 +258,13 @@ class PipeExecSession:
         return None  # pipes have no window size
 
     def close(self) -> None:
-        if self._process.poll() is None:
+        """Stdin closed; a command that does not end within a second of that is killed."""
+        with contextlib.suppress(OSError):
+            assert self._process.stdin is not None
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
             self._process.kill()
         self._process.wait()
         if self.exit_code is None:
