@@ -32,7 +32,7 @@ if [ -n "${ACI_WIDGETS_CACHE:-}" ]; then
 elif mkdir -p /var/cache/aci-widgets 2>/dev/null && [ -w /var/cache/aci-widgets ]; then
   CACHE=/var/cache/aci-widgets
 else
-  CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/aci-widgets"
+  CACHE="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/aci-widgets"
   log "/var/cache/aci-widgets is not writable; using $CACHE"
 fi
 
@@ -40,8 +40,10 @@ VENV="$CACHE/azure-cli-$VERSION"
 AZ="$VENV/bin/az"
 MARKER="$VENV/.aci-widgets-complete"
 
-# Fast path: no Python started, no network.
-if [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ]; then
+# Fast path: no Python started, no network. The venv's interpreter must still resolve (a base
+# Python removed since the install would leave a dead `az`; the slow path rebuilds the venv).
+if [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ] \
+   && [ -x "$(readlink -f "$VENV/bin/python")" ]; then
   printf '%s\n' "$AZ"
   exit 0
 fi
