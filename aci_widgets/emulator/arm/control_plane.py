@@ -22,6 +22,7 @@ from starlette.requests import Request
 from .. import errors
 from ..config import EmulatorHome
 from ..errors import ArmError
+from .bodies import CONTROL_BODY_LIMIT, read_limited
 from .replies import DEFAULT_PAGE_SIZE, Reply, base_url, parse_json_object
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class ControlPlane:
                                          "'controlKey' in the emulator home's config.json."}})
         body: dict[str, Any] = {}
         if method == "POST":
-            raw = await request.body()
+            raw = await read_limited(request, CONTROL_BODY_LIMIT)
             body = parse_json_object(raw) if raw.strip() else {}
         knobs = self.knobs
         if (method, route) == ("POST", "reset"):
