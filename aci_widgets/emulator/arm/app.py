@@ -482,6 +482,11 @@ class EmulatorApi:
         segments = _split_path(raw_path)
         if segments and segments[0] == "_emulator":
             return await self.control.handle(request, method, segments[1:])
+        if not self.control.ready.is_set():
+            # Still killing and recording what a crashed emulator left: clients retry 503s (Retry-After).
+            return Reply(503, {"error": {"code": "ServiceUnavailable", "message":
+                                         "The emulator is starting: it is reconciling the containers an earlier "
+                                         "run left. Retry in a moment."}}, {"Retry-After": "1"})
         if aad.is_aad_path(segments):
             return await aad.handle(request, self.config, method, segments)
         return await self._arm(request, method, segments)

@@ -13,6 +13,7 @@ import collections
 import hmac
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -153,13 +154,17 @@ class ControlPlane:
         self.settings = settings
         self.config = config
         self.knobs = Knobs.from_settings(settings)
+        # Cleared by the server while it reconciles what an earlier run left; set again when that is done.
+        self.ready = threading.Event()
+        self.ready.set()
         if settings.provisioning_delay is not None:
             backend.set_provisioning_delay(settings.provisioning_delay)
 
     async def handle(self, request: Request, method: str, segments: list[str]) -> Reply:
         route = "/".join(segments).lower()
         if route == "health" and method in ("GET", "HEAD"):
-            return Reply(200, {"status": "ok", "pid": os.getpid(), "home": str(self.home.path)})
+            status = "ok" if self.ready.is_set() else "reconciling"
+            return Reply(200, {"status": status, "pid": os.getpid(), "home": str(self.home.path)})
         if route == "openapi.json" and method in ("GET", "HEAD"):
             from .openapi import openapi_document
 
