@@ -18,6 +18,7 @@ from aci_widgets.emulator.runtime.images import (
     is_resolvable,
     list_images,
     normalize_image_name,
+    populate_workdir,
     register_image,
     resolve,
     sidecar,
@@ -38,13 +39,22 @@ def test_image_names_compare_without_latest_and_registry_prefixes(given: str, ex
     assert normalize_image_name(given) == expected
 
 
-@pytest.mark.parametrize("image", [HELLO, f"{HELLO}:v1", "mcr.microsoft.com/azuredocs/aci-tutorial-sidecar",
-                                   "mcr.microsoft.com/azuredocs/aci-wordcount:latest"])
-def test_builtins_run_as_python_modules(image: str) -> None:
+@pytest.mark.parametrize(("image", "program"), [
+    (HELLO, "helloworld.py"), (f"{HELLO}:v1", "helloworld.py"), ("microsoft/aci-helloworld", "helloworld.py"),
+    ("mcr.microsoft.com/azuredocs/aci-tutorial-sidecar", "sidecar.py"),
+    ("microsoft/aci-tutorial-sidecar", "sidecar.py"),
+    ("mcr.microsoft.com/azuredocs/aci-wordcount:latest", "wordcount.py"),
+    ("docker.io/microsoft/aci-wordcount", "wordcount.py"),
+])
+def test_builtins_run_their_program_from_their_working_directory(image: str, program: str,
+                                                                 tmp_path: Path) -> None:
     resolved = resolve(image, None)
-    assert resolved.argv[:2] == [sys.executable, "-m"]
-    assert resolved.argv[2].startswith("aci_widgets.emulator.runtime.images.")
+    assert resolved.argv == ["python", program]  # relative: the image's working directory holds it
     assert resolved.env["PYTHONUNBUFFERED"] == "1"
+    populate_workdir(resolved, tmp_path / "work")
+    assert (tmp_path / "work" / program).is_file()
+    if program == "wordcount.py":
+        assert (tmp_path / "work" / "hamlet.txt").is_file()
 
 
 def test_shell_images_run_the_command_or_their_default() -> None:
