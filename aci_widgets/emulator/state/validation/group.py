@@ -61,7 +61,9 @@ def validate_group(
 
 
 def _check_group_name(name: str) -> None:
-    if rules.check_group_name(name):
+    # ARM names compare without regard to case, and ACI accepts the docs' own "myContainerGroup" (the
+    # multi-container YAML tutorial): the lowercase rule is checked on the lower-cased name.
+    if rules.check_group_name(name.lower()):
         # invented: the reference has no code for a bad group name (and says not to invent
         # InvalidContainerGroupName); ARM's generic InvalidResourceName is the closest real-world code.
         raise errors.bad_request(
