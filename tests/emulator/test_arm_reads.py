@@ -102,9 +102,10 @@ def test_empty_segments_and_case_are_normalised_as_arm_does(arm: httpx.Client, e
     assert arm.put(f"/subscriptions/{sub}/resourcegroups/{rg}?{RM_API}", json={"location": "eastus"}).status_code in (
         200, 201)
     try:
-        for path in (f"/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.ContainerInstance//containerGroups/"
-                     "nothere", f"//subscriptions/{sub}//resourceGroups/{rg}/PROVIDERS/microsoft.containerinstance/"
-                                "CONTAINERGROUPS/nothere/"):
+        double_slash = (f"/subscriptions/{sub}/resourcegroups/{rg}/providers"
+                        "/Microsoft.ContainerInstance//containerGroups")
+        odd_case = f"//subscriptions/{sub}//resourceGroups/{rg}/PROVIDERS/microsoft.containerinstance/CONTAINERGROUPS"
+        for path in (f"{double_slash}/nothere", f"{odd_case}/nothere/"):
             url = f"{emulator.base_url}{path}?api-version=2024-05-01-preview"  # absolute: "//" kept as sent
             error_of(arm.get(url), 404, "ResourceNotFound")
     finally:
@@ -132,7 +133,8 @@ def test_resource_group_versions_are_checked_against_microsoft_resources(arm: ht
     sub = emulator.auth["subscriptionId"]
     message = error_of(arm.get(f"/subscriptions/{sub}/resourcegroups?api-version=1999-01-01"), 400,
                        "InvalidApiVersionParameter")
-    assert message.startswith("The api-version '1999-01-01' is invalid. The supported versions are '2025-08-01-preview,")
+    assert message.startswith("The api-version '1999-01-01' is invalid. The supported versions are "
+                              "'2025-08-01-preview,")
     error_of(arm.get(f"/subscriptions?api-version={'2024-11-01'}"), 400, "InvalidApiVersionParameter")
 
 
