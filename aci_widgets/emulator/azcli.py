@@ -117,3 +117,35 @@ def write_cli_config(home: EmulatorHome, base_url: str) -> dict[str, str]:
 def shell_exports(env: dict[str, str]) -> str:
     """``export NAME='value'`` lines for ``eval "$(aci-emulator az-env)"``."""
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
+
+
+# -- for `!az` in a notebook (%aci use local) --------------------------------------------------------------
+_saved: dict[str, str | None] | None = None
+
+
+def use_in_this_process(home: EmulatorHome, base_url: str) -> dict[str, str]:
+    """Point ``az`` run from this process (``!az ...`` in a kernel) at the emulator; remember what it replaced."""
+    import os
+
+    global _saved
+    env = write_cli_config(home, base_url)
+    if _saved is None:
+        _saved = {name: os.environ.get(name) for name in ENV_NAMES}
+    os.environ.update(env)
+    return env
+
+
+def restore_this_process() -> bool:
+    """Undo :func:`use_in_this_process` (``%aci use azure``); True if there was something to undo."""
+    import os
+
+    global _saved
+    if _saved is None:
+        return False
+    for name, value in _saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _saved = None
+    return True

@@ -101,7 +101,10 @@ def populate_workdir(resolved: ResolvedImage, workdir: Path) -> None:
     """Put the image's files into ``workdir`` (created 0700 if missing), as the image's layers would hold them."""
     if not resolved.workdir_files:
         return
-    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    missing = [folder for folder in (workdir, *workdir.parents) if not folder.exists()]
+    for folder in reversed(missing):  # each folder it creates 0700, as the rest of the home
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
     for source in resolved.workdir_files:
         shutil.copyfile(source, workdir / source.name)
 
