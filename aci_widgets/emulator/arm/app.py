@@ -256,6 +256,8 @@ _CI_OPERATIONS = [
                "Get Cached Images"),
     _operation("Microsoft.ContainerInstance", "operations", "read", "Operation", "List Operations"),
 ]
+# The one entry the spec example shows, in its words (typo included).
+_CI_OPERATIONS[0]["display"].update(operation="Get Container Groups", description="Get all container goups.")
 _RM_OPERATIONS = [
     _operation("Microsoft.Resources", "subscriptions/resourceGroups", "read", "Resource Groups",
                "Get Resource Groups"),
