@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 
 AZ_ENV = "ACI_TEST_AZ"
+# The quickstart and the seed sample give aci-wordcount a shakespeare.mit.edu URL: tests stay on 127.0.0.1,
+# so the emulators they start (which inherit this environment) count the bundled text without trying.
+os.environ.setdefault("ACI_EMULATOR_OFFLINE", "1")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 

@@ -42,6 +42,7 @@ BUILTIN_IMAGES: dict[str, str] = {
     "microsoft/aci-wordcount": "wordcount",
 }
 IMAGES_DIR = Path(__file__).resolve().parent
+OFFLINE_ENV = "ACI_EMULATOR_OFFLINE"  # "1": aci-wordcount never fetches its URL (the tests set it)
 # Module -> the files of the image's working directory (in IMAGES_DIR) and its default command, run there.
 WORKDIR_FILES: dict[str, tuple[str, ...]] = {
     "helloworld": ("helloworld.py",),
@@ -236,7 +237,10 @@ def resolve(image: str, command: list[str] | None, home: EmulatorHome | None = N
         # Built-ins are standalone Python programs run from their working directory, unbuffered so that
         # their log lines show up while they run (``python`` is this interpreter: the shim folder).
         files = tuple(IMAGES_DIR / name for name in WORKDIR_FILES[module])
-        return ResolvedImage(override or list(DEFAULT_COMMANDS[module]), {"PYTHONUNBUFFERED": "1"}, files)
+        env = {"PYTHONUNBUFFERED": "1"}
+        if os.environ.get(OFFLINE_ENV) == "1":  # the emulator's knob: built-ins make no outbound request
+            env[OFFLINE_ENV] = "1"
+        return ResolvedImage(override or list(DEFAULT_COMMANDS[module]), env, files)
     default = SHELL_IMAGES.get(repository)
     if default is not None:
         return ResolvedImage(override or list(default), {})
