@@ -24,6 +24,7 @@ from aci_widgets.emulator.config import UnsafePath, write_private
 
 SUB_PATH = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups/{name}"
 API = {"api-version": "2023-05-01"}
+RG_API = {"api-version": "2021-04-01"}  # Microsoft.Resources has its own api-versions
 
 
 def group_body(command: list[str] | None = None, env: list[dict[str, Any]] | None = None,
@@ -45,7 +46,8 @@ def group_path(emulator: Any, rg: str, name: str) -> str:
 
 def send_json(client: Any, method: str, path: str, body: Any) -> Any:
     """A request whose body is JSON text written by us (``\\u0000`` and ``\\ud800`` escapes survive)."""
-    return client.request(method, path, params=API, content=json.dumps(body).encode("ascii"),
+    params = API if "/providers/" in path else RG_API
+    return client.request(method, path, params=params, content=json.dumps(body).encode("ascii"),
                           headers={"content-type": "application/json"})
 
 
@@ -70,7 +72,7 @@ def _token_with(emulator: Any, claims: dict[str, Any]) -> str:
                                    "a.b.\u20ac".encode()], ids=["latin1", "three-bad", "long", "dots", "utf8"])
 def test_1_a_token_with_bad_bytes_is_401_never_500(emulator: Any, rtools: Any, token: bytes) -> None:
     with rtools.https_client(emulator, token=False) as http:
-        answer = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=API,
+        answer = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=RG_API,
                           headers={"Authorization": b"Bearer " + token})
     assert answer.status_code == 401, answer.text[:300]
     assert rtools.assert_arm_envelope(answer)["code"] == "InvalidAuthenticationToken"
@@ -81,7 +83,7 @@ def test_1_a_token_with_bad_bytes_is_401_never_500(emulator: Any, rtools: Any, t
 def test_1_signed_tokens_with_absurd_claims_are_401(emulator: Any, rtools: Any, claims: dict[str, Any]) -> None:
     token = _token_with(emulator, claims).replace("Infinity", "1e400")
     with rtools.https_client(emulator, token=False) as http:
-        answer = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=API,
+        answer = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=RG_API,
                           headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401, answer.text[:300]
     assert rtools.assert_arm_envelope(answer)["code"] in ("InvalidAuthenticationToken",
@@ -102,12 +104,12 @@ def test_12_a_token_dated_a_day_ahead_is_refused(emulator: Any, rtools: Any) -> 
     ahead = int(time.time()) + 86400
     token = _token_with(emulator, {"nbf": ahead, "iat": ahead, "exp": ahead + 3600})
     with rtools.https_client(emulator, token=False) as http:
-        answer = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=API,
+        answer = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=RG_API,
                           headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 401
         assert "not valid yet" in rtools.assert_arm_envelope(answer)["message"]
         small_skew = _token_with(emulator, {"nbf": int(time.time()) + 30})
-        fine = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=API,
+        fine = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=RG_API,
                         headers={"Authorization": f"Bearer {small_skew}"})
     assert fine.status_code == 200
 
@@ -384,10 +386,10 @@ def test_11_faults_are_not_drained_without_a_token_and_no_query_is_logged(emulat
     emulator_knobs.inject_faults(503, 1)
     with rtools.https_client(emulator, token=False) as anonymous:
         for _ in range(3):
-            assert anonymous.get("/subscriptions/x/resourcegroups", params={"api-version": "2023-05-01",
+            assert anonymous.get("/subscriptions/x/resourcegroups", params={"api-version": "2021-04-01",
                                                                            "secret": "hunter2"}).status_code == 401
     with rtools.https_client(emulator) as http:
-        faulted = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=API)
+        faulted = http.get(f"/subscriptions/{emulator.auth['subscriptionId']}/resourcegroups", params=RG_API)
     assert faulted.status_code == 503  # the fault was still there for the authenticated caller
     log = emulator_knobs.requests()
     assert not [entry for entry in log if "hunter2" in json.dumps(entry)]
@@ -433,14 +435,14 @@ def test_14_deleting_a_big_resource_group_does_not_block_others(own_emulator: An
             body = group_body(command=["sleep", "300"])
             assert send_json(http, "PUT", group_path(running, "big", f"g{index:03d}"), body).status_code == 201
         started = time.monotonic()
-        deleted = http.delete(f"/subscriptions/{running.auth['subscriptionId']}/resourcegroups/big", params=API)
+        deleted = http.delete(f"/subscriptions/{running.auth['subscriptionId']}/resourcegroups/big", params=RG_API)
         answered = time.monotonic() - started
         assert deleted.status_code == 202 and "operationresults" in deleted.headers["location"]
         stalls = []
         while True:
             ping = time.monotonic()
             assert http.get(f"/subscriptions/{running.auth['subscriptionId']}/resourcegroups",
-                            params=API).status_code == 200
+                            params=RG_API).status_code == 200
             stalls.append(time.monotonic() - ping)
             poll = http.get(deleted.headers["location"])
             if poll.status_code == 200:
@@ -534,7 +536,7 @@ def test_7_while_reconciling_arm_calls_get_503_with_retry_after(tmp_path: Path) 
         app.state.api.control.ready.clear()
         with TestClient(app) as http:
             assert http.get("/_emulator/health").json()["status"] == "reconciling"
-            answer = http.get("/subscriptions/x/resourcegroups", params=API)
+            answer = http.get("/subscriptions/x/resourcegroups", params=RG_API)
             assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
             assert answer.json()["error"]["code"] == "ServiceUnavailable"
             app.state.api.control.ready.set()
