@@ -39,7 +39,6 @@ from .tree import MARKER_ENV, RunCgroup, kill_leftover_runs, tracking_kind, tree
 PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LEFTOVER_GRACE_SECONDS = 0.5  # after a crash: one short grace for all leftovers together
-IMAGES_DIR = Path(catalogue.__file__).resolve().parent
 
 
 class ProcessEngine:
@@ -76,7 +75,7 @@ class ProcessEngine:
         resolved = catalogue.resolve(spec.image, spec.command, self.home)
         work = spec.work_dir
         _private_dirs(work)
-        _copy_image_files(spec.image, work)
+        catalogue.populate_workdir(resolved, work)  # the image's files (built-in images)
         env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
         env["PATH"] = f"{self._shims}:{os.environ.get('PATH') or DEFAULT_PATH}"
         env["HOSTNAME"] = spec.group_name
@@ -196,18 +195,6 @@ def _check_executable(argv: list[str], path: str, cwd: Path) -> None:
 def _exec_failure(argv: list[str], reason: str) -> str:
     return (f"failed to create containerd task: failed to create shim task: OCI runtime create failed: "
             f"runc create failed: unable to start container process: exec: \"{argv[0] if argv else ''}\": {reason}")
-
-
-def _copy_image_files(image: str, work: Path) -> None:
-    """A built-in image's files (its program and data, e.g. wordcount.py and hamlet.txt) in the working folder,
-    as the real image holds them in its working directory."""
-    module = catalogue.BUILTIN_IMAGES.get(catalogue.repository_of(image))
-    if module is None:
-        return
-    for source in [IMAGES_DIR / f"{module}.py", *IMAGES_DIR.glob("*.txt")]:
-        target = work / source.name
-        if source.exists() and not target.exists():
-            shutil.copyfile(source, target)
 
 
 class PipeExecSession:
