@@ -161,8 +161,27 @@ class DockerEngine:
         return None
 
     def start(self, spec: RunSpec) -> RunHandle:
-        types = self._docker.types
         owner = None if spec.first_in_group else self._network_owner(spec)
+        try:
+            container = self._create_and_start(spec, owner)
+        except CommandNotRunnable as failure:
+            if owner is None or "network" not in failure.message:
+                raise
+            # The namespace's owner ended between our check and the start: a namespace of its own, as after it.
+            owner = None
+            container = self._create_and_start(spec, None)
+        state = self.client.api.inspect_container(container.id)["State"]
+        with self._lock:
+            self._runs[spec.run_uid] = container.id
+            self._log_paths[spec.run_uid] = spec.log_path
+            if owner is None:
+                self._group_owner[spec.group_uid] = container.id
+        if not state.get("Running"):  # it may have ended before the event stream could tell us
+            self._exits.put(spec.run_uid)
+        return RunHandle(spec.run_uid, int(state.get("Pid") or 0), None, _parse_time(state.get("StartedAt")))
+
+    def _create_and_start(self, spec: RunSpec, owner: str | None) -> Any:
+        types = self._docker.types
         options: dict[str, Any] = {
             "name": f"aci-{spec.group_name}-{spec.container}-{spec.run_uid[:8]}"[:120],
             "labels": self._labels(spec), "environment": dict(spec.env), "detach": True,
@@ -177,7 +196,8 @@ class DockerEngine:
             options["network_mode"] = f"container:{owner}"
         else:
             options["hostname"] = spec.group_name[:63]
-            options["ports"] = {f"{port}/tcp": ("127.0.0.1", host) for port, host in spec.host_ports.items()}
+            if spec.first_in_group:  # the group's ports are published once, on the namespace's first owner
+                options["ports"] = {f"{port}/tcp": ("127.0.0.1", host) for port, host in spec.host_ports.items()}
         errors = self._docker.errors
         try:
             container = self.client.containers.create(spec.image, **options)
@@ -191,15 +211,7 @@ class DockerEngine:
                 container.remove(force=True)
             code = 127 if ("not found" in message or "no such file" in message) else 126
             raise CommandNotRunnable(code, message) from error
-        state = self.client.api.inspect_container(container.id)["State"]
-        with self._lock:
-            self._runs[spec.run_uid] = container.id
-            self._log_paths[spec.run_uid] = spec.log_path
-            if owner is None:
-                self._group_owner[spec.group_uid] = container.id
-        if not state.get("Running"):  # it may have ended before the event stream could tell us
-            self._exits.put(spec.run_uid)
-        return RunHandle(spec.run_uid, int(state.get("Pid") or 0), None, _parse_time(state.get("StartedAt")))
+        return container
 
     def _container_id(self, run_uid: str) -> str | None:
         with self._lock:
