@@ -181,23 +181,7 @@ class DockerEngine:
         return RunHandle(spec.run_uid, int(state.get("Pid") or 0), None, _parse_time(state.get("StartedAt")))
 
     def _create_and_start(self, spec: RunSpec, owner: str | None) -> Any:
-        types = self._docker.types
-        options: dict[str, Any] = {
-            "name": f"aci-{spec.group_name}-{spec.container}-{spec.run_uid[:8]}"[:120],
-            "labels": self._labels(spec), "environment": dict(spec.env), "detach": True,
-            "mem_limit": spec.memory_bytes, "memswap_limit": spec.memory_bytes,
-            "nano_cpus": max(10_000_000, int(spec.cpu * 1e9)),
-            "mounts": [types.Mount(mount.target, str(mount.source), type="bind", read_only=mount.read_only)
-                       for mount in spec.mounts],
-        }
-        if spec.command:  # ACI: the command replaces the image's entrypoint and command
-            options["entrypoint"] = list(spec.command)
-        if owner is not None:
-            options["network_mode"] = f"container:{owner}"
-        else:
-            options["hostname"] = spec.group_name[:63]
-            if spec.first_in_group:  # the group's ports are published once, on the namespace's first owner
-                options["ports"] = {f"{port}/tcp": ("127.0.0.1", host) for port, host in spec.host_ports.items()}
+        options = _container_options(spec, owner, self._docker.types, self._labels(spec))
         errors = self._docker.errors
         try:
             container = self.client.containers.create(spec.image, **options)
@@ -404,6 +388,27 @@ class DockerEngine:
                 self._on_exit(uid, code, _parse_time(state.get("FinishedAt")), oom)
             except Exception:
                 logger.debug("exit callback failed for %s", uid, exc_info=True)
+
+
+def _container_options(spec: RunSpec, owner: str | None, types: Any, labels: dict[str, str]) -> dict[str, Any]:
+    """docker-py ``containers.create`` options for one run."""
+    options: dict[str, Any] = {
+        "name": f"aci-{spec.group_name}-{spec.container}-{spec.run_uid[:8]}"[:120],
+        "labels": labels, "environment": dict(spec.env), "detach": True,
+        "mem_limit": spec.memory_bytes, "memswap_limit": spec.memory_bytes,
+        "nano_cpus": max(10_000_000, int(spec.cpu * 1e9)),
+        "mounts": [types.Mount(mount.target, str(mount.source), type="bind", read_only=mount.read_only)
+                   for mount in spec.mounts],
+    }
+    if spec.command:  # ACI: the command replaces the image's entrypoint and command
+        options["entrypoint"] = list(spec.command)
+    if owner is not None:
+        options["network_mode"] = f"container:{owner}"
+    else:
+        options["hostname"] = spec.group_name[:63]
+        if spec.first_in_group:  # the group's ports are published once, on the namespace's first owner
+            options["ports"] = {f"{port}/tcp": ("127.0.0.1", host) for port, host in spec.host_ports.items()}
+    return options
 
 
 def _docker_log_lines(data: bytes) -> bytes:
