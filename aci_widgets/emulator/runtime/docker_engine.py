@@ -95,8 +95,7 @@ class DockerEngine:
         self._exited: dict[str, int] = {}
         self._stopping = False
         self._exits: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._events = self.client.events(decode=True, filters={
-            "type": "container", "event": "die", "label": f"{LABEL}.home={self.home_id}"})
+        self._events = self._open_events()
         threading.Thread(target=self._event_loop, name="aci-emulator-docker-events", daemon=True).start()
         threading.Thread(target=self._notify_loop, name="aci-emulator-docker-exits", daemon=True).start()
 
@@ -304,35 +303,7 @@ class DockerEngine:
     def recover(self, leftovers: list[LeftoverRun], known_groups: set[str]) -> Recovered:
         """Adopt this home's running containers whose run is still live; record the exit of those that ended;
         remove containers of runs or groups no longer known. Other homes' containers are never listed."""
-        live = {row.run_uid: row for row in leftovers}
-        result = Recovered()
-        found = self.client.api.containers(all=True, filters={"label": f"{LABEL}.home={self.home_id}"})
-        for container in found:
-            labels = container.get("Labels") or {}
-            uid, group = labels.get(f"{LABEL}.run", ""), labels.get(f"{LABEL}.group", "")
-            cid = container["Id"]
-            if uid in live and group in known_groups:
-                state = self.client.api.inspect_container(cid)["State"]
-                with self._lock:
-                    self._runs[uid] = cid
-                    self._log_paths[uid] = self.home.logs_dir / f"{uid}.log"
-                    if self.client.api.inspect_container(cid)["HostConfig"].get("NetworkMode", "").find(
-                            "container:") != 0:
-                        self._group_owner[group] = cid
-                if state.get("Running"):
-                    result.adopted.add(uid)
-                else:
-                    result.ended[uid] = int(state.get("ExitCode", 137))
-            elif uid not in live:
-                with contextlib.suppress(Exception):
-                    self.client.api.remove_container(cid, force=True)
-            else:  # a live run of a group that is gone
-                with contextlib.suppress(Exception):
-                    self.client.api.remove_container(cid, force=True)
-        for uid in live:
-            if uid not in result.adopted and uid not in result.ended:
-                result.ended[uid] = 137
-        return result
+        return _recover(self, leftovers, known_groups)
 
     def machine(self) -> tuple[float, float]:
         info = self.client.info()
@@ -355,15 +326,32 @@ class DockerEngine:
 
     # -- exits ---------------------------------------------------------------------------------------
     def _event_loop(self) -> None:
-        try:
-            for event in self._events:
-                if self._stopping:
-                    return
-                uid = (event.get("Actor", {}).get("Attributes") or {}).get(f"{LABEL}.run")
-                if uid:
-                    self._exits.put(uid)
-        except Exception:
-            logger.debug("docker event stream ended", exc_info=True)
+        """``die`` events of this home's containers. The stream ends when the client's read timeout passes
+        with no event (or the daemon restarts): it is opened again, and every watched run is checked, so that
+        an exit in between is not missed."""
+        while not self._stopping:
+            try:
+                for event in self._events:
+                    if self._stopping:
+                        return
+                    uid = (event.get("Actor", {}).get("Attributes") or {}).get(f"{LABEL}.run")
+                    if uid:
+                        self._exits.put(uid)
+            except Exception:
+                logger.debug("docker event stream ended", exc_info=True)
+            if self._stopping:
+                return
+            try:
+                self._events = self._open_events()
+            except Exception:  # noqa: BLE001 - the daemon is away: try again shortly
+                time.sleep(1.0)
+                continue
+            for uid in self.running_uids():
+                self._exits.put(uid)
+
+    def _open_events(self) -> Any:
+        return self.client.events(decode=True, filters={
+            "type": "container", "event": "die", "label": f"{LABEL}.home={self.home_id}"})
 
     def _notify_loop(self) -> None:
         while True:
@@ -388,6 +376,40 @@ class DockerEngine:
                 self._on_exit(uid, code, _parse_time(state.get("FinishedAt")), oom)
             except Exception:
                 logger.debug("exit callback failed for %s", uid, exc_info=True)
+
+
+def _recover(self: DockerEngine, leftovers: list[LeftoverRun], known_groups: set[str]) -> Recovered:
+    """Adopt this home's running containers whose run is still live; record the exit of those that ended;
+    remove containers of runs or groups no longer known. Other homes' containers are never listed."""
+    live = {row.run_uid: row for row in leftovers}
+    result = Recovered()
+    found = self.client.api.containers(all=True, filters={"label": f"{LABEL}.home={self.home_id}"})
+    for container in found:
+        labels = container.get("Labels") or {}
+        uid, group = labels.get(f"{LABEL}.run", ""), labels.get(f"{LABEL}.group", "")
+        cid = container["Id"]
+        if uid in live and group in known_groups:
+            state = self.client.api.inspect_container(cid)["State"]
+            with self._lock:
+                self._runs[uid] = cid
+                self._log_paths[uid] = self.home.logs_dir / f"{uid}.log"
+                if self.client.api.inspect_container(cid)["HostConfig"].get("NetworkMode", "").find(
+                        "container:") != 0:
+                    self._group_owner[group] = cid
+            if state.get("Running"):
+                result.adopted.add(uid)
+            else:
+                result.ended[uid] = int(state.get("ExitCode", 137))
+        elif uid not in live:
+            with contextlib.suppress(Exception):
+                self.client.api.remove_container(cid, force=True)
+        else:  # a live run of a group that is gone
+            with contextlib.suppress(Exception):
+                self.client.api.remove_container(cid, force=True)
+    for uid in live:
+        if uid not in result.adopted and uid not in result.ended:
+            result.ended[uid] = 137
+    return result
 
 
 def _container_options(spec: RunSpec, owner: str | None, types: Any, labels: dict[str, str]) -> dict[str, Any]:
