@@ -76,8 +76,9 @@ def test_a_taken_port_is_rechosen_saved_and_the_auth_file_rewritten(homes, capsy
     auth = json.loads(home.auth_file_path.read_text())
     assert auth["resourceManagerEndpointUrl"].startswith(f"https://127.0.0.1:{new}")
     said = [line for line in capsys.readouterr().out.splitlines() if "taken" in line]
-    assert said == [f"aci-emulator: port {old} is taken by another process; {home.path} now uses port {new} "
-                    "(saved in config.json, auth file rewritten; pin one with ACI_EMULATOR_PORT)"]
+    expected = (f"aci-emulator: port {old} is taken by another process; {home.path} now uses port {new} "
+                "(saved in config.json, auth file rewritten; pin one with ACI_EMULATOR_PORT)")
+    assert said == [expected]
     # The next start keeps the new port (stable), and says nothing.
     launcher.stop(home)
     url_again, _ = launcher.ensure_running(home)
