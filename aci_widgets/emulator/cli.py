@@ -148,7 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _home_port(home: EmulatorHome) -> int:
     """The home's port; re-chosen (saved, auth file rewritten, one line) when another process holds it."""
-    from .ports import rechoose_if_taken
+    from .home_port import rechoose_if_taken
     from .server import lock_is_held
 
     if home.port_pinned() or lock_is_held(home):

@@ -115,7 +115,8 @@ def ensure_running(home: EmulatorHome, port: int | None = None, *, extra_args: S
         return _spawn(home, home.port() if port is None else port, extra_args, timeout)
     # The home's own port: re-chosen when another process holds it, and once more when a second home
     # started at the same moment won the race for the same free port (our server then exits at its bind).
-    from .ports import port_is_free, rechoose_if_taken
+    from .home_port import rechoose_if_taken
+    from .ports import port_is_free
 
     deadline = time.monotonic() + timeout
     for attempt in range(3):

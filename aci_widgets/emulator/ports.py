@@ -7,19 +7,13 @@
 - Pinned: ``ACI_EMULATOR_PORT`` or ``--port`` always win and are never re-chosen (a taken pinned port is an
   error that says so), and ``"port"`` edited in ``config.json`` is kept as long as it is free.
 
-Stdlib only: the launcher and the magics import this.
+Stdlib only and imports nothing of ours (``config`` uses it); re-choosing lives in ``home_port.py``.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .config import EmulatorHome
 
 HOST = "127.0.0.1"
 
@@ -49,34 +43,3 @@ def free_port(host: str = HOST) -> int:
 def choose_port(preferred: int) -> int:
     """``preferred`` when it is free, else a free port."""
     return preferred if port_is_free(preferred) else free_port()
-
-
-def save_port(home: EmulatorHome, port: int) -> None:
-    """Keep ``port`` as the home's port in ``config.json`` (everything else in it unchanged)."""
-    from .config import write_private
-
-    config = home.config()
-    config["port"] = int(port)
-    write_private(home.config_path, json.dumps(config, indent=2))
-
-
-def rechoose_if_taken(home: EmulatorHome, say: Callable[[str], None] | None = print) -> int:
-    """The home's configured port if free; else a new free one, saved, with the auth file rewritten.
-
-    Call only when no server of this home runs (its own server holds the port otherwise).
-    """
-    old = int(home.config()["port"])
-    if port_is_free(old):
-        return old
-    new = free_port()
-    save_port(home, new)
-    rewritten = ""
-    if home.auth_file_path.exists():
-        from .auth import write_auth_file
-
-        write_auth_file(home, f"https://{HOST}:{new}")
-        rewritten = ", auth file rewritten"
-    if say is not None:
-        say(f"aci-emulator: port {old} is taken by another process; {home.path} now uses port {new} "
-            f"(saved in config.json{rewritten}; pin one with ACI_EMULATOR_PORT)")
-    return new
