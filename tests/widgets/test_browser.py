@@ -86,7 +86,8 @@ def test_selecting_makes_one_get_and_one_logs_request_and_shows_everything(
     assert "Restart policy" in view.properties.value and "Never" in view.properties.value
     assert view.logs is not None and view.logs.text.value == "hello-from-task\nsecond"
     assert browser.table.select.value == f"{session.resource_group}/{done}"  # the row is highlighted
-    assert not any(b.disabled for b in browser.action_buttons.values())
+    # Buttons follow the state (issue 17): a finished task can be started again or deleted, not stopped.
+    assert {a for a, b in browser.action_buttons.items() if not b.disabled} == {"start", "delete"}
     browser.close()
 
 
