@@ -35,7 +35,7 @@ from .render import (
     properties_html,
     state_text,
 )
-from .table import SelectTable
+from .grid import DataTable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -179,8 +179,7 @@ class GroupBrowser(BrowserActions, widgets.VBox):
                                      layout=widgets.Layout(width="100px"))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
                                              layout=widgets.Layout(width="100px"))
-        self.table = SelectTable(empty_message="no container groups here",
-                                 layout=widgets.Layout(overflow="auto", width="100%"))
+        self.table = DataTable(empty_message="no container groups here", layout=widgets.Layout(width="100%"))
 
         self.action_buttons = {
             action: widgets.Button(description=action.capitalize(), disabled=True,
@@ -281,13 +280,6 @@ class GroupBrowser(BrowserActions, widgets.VBox):
         self._frame = frame
         records = list_records(frame, live)
         self.table.set_rows(records, list_columns(live), key="key", filter_field="name")
-        self._size_table(records)
-
-    def _size_table(self, records: list[dict[str, Any]]) -> None:
-        # A listbox clips long rows instead of scrolling them: make it as wide as its text (monospace
-        # "ch" units are exact) and let the surrounding box scroll sideways.
-        width = max([len(self.table.header_text)] + [len(row) for row in self.table.row_texts]) + 4
-        self.table.select.layout.width = f"max(100%, {width}ch)"
 
     def _empty_table(self) -> None:
         self.table.set_rows([], list_columns(self.live.value), key="key", filter_field="name")
