@@ -26,6 +26,7 @@ import traitlets
 
 from ..results import GroupDetails
 from .browser_actions import BrowserActions
+from .grid import DataTable
 from .logs import LogViewer
 from .progress import BackgroundRunner, StatusLine, one_line_error
 from .render import (
@@ -35,7 +36,6 @@ from .render import (
     properties_html,
     state_text,
 )
-from .grid import DataTable
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -19,9 +19,9 @@ import traitlets
 from ..cost import prices
 from ..results import GroupDetails
 from .browser import GroupDetailView
+from .grid import DataTable
 from .progress import BackgroundRunner, StatusLine, one_line_error
 from .render import Column, state_text
-from .grid import DataTable
 
 if TYPE_CHECKING:
     import pandas as pd
