@@ -17,6 +17,7 @@ unless the selection is cleared first; ``_render`` always clears it, then select
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -38,7 +39,37 @@ _OPTIONS: dict[str, Any] = {
     "pageLength": 15,
     "lengthMenu": [15, 50, 200],
     "autoWidth": False,
+    # Always a search box: itables hides every control of a table that fits one page when the layout is its
+    # default one, so ours differs (search first, no page-length menu above).
+    "layout": {"topStart": "search", "topEnd": None, "bottomStart": "info", "bottomEnd": "paging"},
 }
+
+
+# Long words (image names, FQDNs) may break after / . - : , (``<wbr>`` in the cells) instead of pushing the
+# table wider than the output area; a badge in the highlighted row takes the row's text colour.
+_EXTRA_CSS = """
+.aci-data-table table.dataTable td { overflow-wrap: break-word; vertical-align: top; }
+.aci-data-table table.dataTable tbody tr.selected .aci-badge {
+  color: inherit !important; border-color: currentColor !important; background: transparent !important; }
+.aci-data-table table.dataTable { width: 100% !important; }
+.aci-data-table table.dataTable tbody tr { cursor: pointer; }
+"""
+_GRID_CLASS: Any = None
+
+
+def _grid_class() -> Any:
+    """``ITable`` with our few CSS rules added to its own (anywidget sends both with the widget: offline)."""
+    global _GRID_CLASS
+    if _GRID_CLASS is None:
+        from pathlib import Path
+
+        from itables.widget import ITable
+
+        own = ITable._css
+        css = (Path(own).read_text(encoding="utf-8") if isinstance(own, (str, Path)) and Path(str(own)).exists()
+               else str(own or ""))
+        _GRID_CLASS = type("AciITable", (ITable,), {"_css": css + _EXTRA_CSS, "__module__": __name__})
+    return _GRID_CLASS
 
 
 def badge_html(state: str) -> str:
@@ -49,6 +80,15 @@ def badge_html(state: str) -> str:
     return (f"<span class='aci-badge' style='color:{style.colour};border:1px solid {style.colour};"
             f"background:{style.colour}14;border-radius:9px;padding:0 7px;white-space:nowrap;"
             f"font-weight:600'>{escape(style.symbol)} {escape(state)}</span>")
+
+
+_BREAK_AFTER = re.compile(r"([/.\-:,])(?=\w)")
+
+
+def _breakable(text: str) -> str:
+    """Escaped text with a line-break opportunity after / . - : , so "Linux" stays whole but
+    "mcr.microsoft.com/azuredocs/aci-helloworld" can wrap."""
+    return _BREAK_AFTER.sub(r"\1<wbr>", escape(text))
 
 
 def _plain_state(text: str) -> str:
@@ -65,8 +105,6 @@ class DataTable(widgets.VBox):
 
     def __init__(self, *, empty_message: str = "no rows", state_keys: Iterable[str] = STATE_KEYS,
                  **kwargs: Any) -> None:
-        from itables.widget import ITable
-
         self.empty_message = empty_message
         self.state_keys = tuple(state_keys)
         self._records: list[Mapping[str, Any]] = []
@@ -75,7 +113,7 @@ class DataTable(widgets.VBox):
         self._key = "name"
         self._filter_field = "name"
         self._syncing = False
-        self.grid = ITable(self._frame([], []), **_OPTIONS)
+        self.grid = _grid_class()(self._frame([], []), **_OPTIONS)
         self.grid.add_class("aci-data-table")
         self.empty = widgets.HTML(value="")
         super().__init__(children=[self.grid, self.empty], **kwargs)
@@ -129,7 +167,7 @@ class DataTable(widgets.VBox):
             if column.key in self.state_keys:
                 data[column.title] = [badge_html(_plain_state(v)) if v else "" for v in values]
             else:
-                data[column.title] = [escape(v) for v in values]
+                data[column.title] = [_breakable(v) for v in values]
         return pd.DataFrame(data, columns=[c.title for c in columns])
 
     def _render(self) -> None:
@@ -140,7 +178,9 @@ class DataTable(widgets.VBox):
         try:
             self.grid.selected_rows = []  # first: update() to a smaller frame refuses a selection out of range
             self._visible = visible
-            self.grid.update(self._frame(visible, self._columns), selected_rows=[keys.index(keep)] if keep else [])
+            # Every option again: update() recomputes the DataTables arguments from what it is given.
+            self.grid.update(self._frame(visible, self._columns), selected_rows=[keys.index(keep)] if keep else [],
+                             **_OPTIONS)
         finally:
             self._syncing = False
         if not keep and self.value:

@@ -38,7 +38,7 @@ def test_notebook_02_runs_with_the_environments_bin_off_path(notebook_emulator: 
     assert shutil.which("aci-emulator", path=path) is None
     monkeypatch.setenv("PATH", path)  # the kernel inherits it (it starts as sys.executable -m ipykernel)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    check = nbformat.v4.new_code_cell("import shutil, sys; print('aci-emulator on PATH:', shutil.which('aci-emulator'))")
+    check = nbformat.v4.new_code_cell("import shutil; print('aci-emulator on PATH:', shutil.which('aci-emulator'))")
     notebook.cells.insert(1, check)
     client = NotebookClient(notebook, kernel_name="python3", timeout=180,
                             resources={"metadata": {"path": str(tmp_path)}})
