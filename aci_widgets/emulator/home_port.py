@@ -32,6 +32,11 @@ def rechoose_if_taken(home: EmulatorHome, say: Callable[[str], None] | None = pr
 
         write_auth_file(home, f"https://{HOST}:{new}")
         rewritten = ", auth file rewritten"
+    from .azcli import config_dir, write_cli_config
+
+    if (config_dir(home) / "clouds.config").exists():  # `aci-emulator az-env` made one: it names the port too
+        write_cli_config(home, f"https://{HOST}:{new}")
+        rewritten += ", az configuration rewritten"
     if say is not None:
         say(f"aci-emulator: port {old} is taken by another process; {home.path} now uses port {new} "
             f"(saved in config.json{rewritten}; pin one with ACI_EMULATOR_PORT)")

@@ -16,6 +16,7 @@ import pytest
 
 from aci_widgets.emulator import launcher
 from aci_widgets.emulator.auth import write_auth_file
+from aci_widgets.emulator.azcli import config_dir, write_cli_config
 from aci_widgets.emulator.config import DEFAULT_PORT, PORT_ENV, EmulatorHome
 from aci_widgets.emulator.ports import port_is_free
 
@@ -66,6 +67,7 @@ def test_a_taken_port_is_rechosen_saved_and_the_auth_file_rewritten(homes, capsy
     home = homes("taken")
     old = home.port()
     write_auth_file(home, f"https://127.0.0.1:{old}")
+    write_cli_config(home, f"https://127.0.0.1:{old}")  # as `aci-emulator az-env` leaves it
     holder = _listen(old)
     try:
         url, _pid = launcher.ensure_running(home)
@@ -75,9 +77,11 @@ def test_a_taken_port_is_rechosen_saved_and_the_auth_file_rewritten(homes, capsy
     assert new != old and _saved_port(home) == new
     auth = json.loads(home.auth_file_path.read_text())
     assert auth["resourceManagerEndpointUrl"].startswith(f"https://127.0.0.1:{new}")
+    assert f"127.0.0.1:{new}" in (config_dir(home) / "clouds.config").read_text()
+    assert f"127.0.0.1:{old}" not in (config_dir(home) / "clouds.config").read_text()
     said = [line for line in capsys.readouterr().out.splitlines() if "taken" in line]
     expected = (f"aci-emulator: port {old} is taken by another process; {home.path} now uses port {new} "
-                "(saved in config.json, auth file rewritten; pin one with ACI_EMULATOR_PORT)")
+                "(saved in config.json, auth file rewritten, az configuration rewritten; pin one with ACI_EMULATOR_PORT)")
     assert said == [expected]
     # The next start keeps the new port (stable), and says nothing.
     launcher.stop(home)
