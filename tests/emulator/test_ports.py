@@ -81,7 +81,8 @@ def test_a_taken_port_is_rechosen_saved_and_the_auth_file_rewritten(homes, capsy
     assert f"127.0.0.1:{old}" not in (config_dir(home) / "clouds.config").read_text()
     said = [line for line in capsys.readouterr().out.splitlines() if "taken" in line]
     expected = (f"aci-emulator: port {old} is taken by another process; {home.path} now uses port {new} "
-                "(saved in config.json, auth file rewritten, az configuration rewritten; pin one with ACI_EMULATOR_PORT)")
+                "(saved in config.json, auth file rewritten, az configuration rewritten; "
+                "pin one with ACI_EMULATOR_PORT)")
     assert said == [expected]
     # The next start keeps the new port (stable), and says nothing.
     launcher.stop(home)
