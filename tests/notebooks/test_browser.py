@@ -28,6 +28,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from aci_widgets.emulator.control import EmulatorControl
 from aci_widgets.logtail import RESTART_MARKER
 
 pytestmark = pytest.mark.browser
@@ -257,6 +258,8 @@ def test_quickstart_in_the_browser(app: str, path: str, browser: Any, notebook_e
                                table.element_handle())
         assert widths[0] <= widths[1] + 2, f"table {widths[0]} px wider than its output {widths[1]} px"
         shot("2-browser-before-click")
+        control = EmulatorControl(notebook_emulator.home)
+        control.clear_requests()
         mark = time.monotonic()
         row.locator("td").first.click()
         assert "selected" in (row.get_attribute("class") or "")
@@ -270,6 +273,10 @@ def test_quickstart_in_the_browser(app: str, path: str, browser: Any, notebook_e
         _wait_until(lambda: "listening on port" in log.input_value())
         timings["select_to_details"] = time.monotonic() - mark
         assert "listening on port" in log.input_value(), f"log shown: {log.input_value()!r}"
+        # The bar: a click in the browser makes exactly one get and one logs request (the emulator's log).
+        sent = [(r["method"], r["path"].lower()) for r in control.requests()]
+        assert sent == [("GET", p) for p in (sent[0][1], sent[1][1])] and len(sent) == 2, sent
+        assert sent[0][1].endswith(f"/containergroups/{GROUP}") and sent[1][1].endswith("/logs"), sent
         header = cell.locator(".widget-html-content", has_text=RESOURCE_GROUP).filter(has_text="provisioning")
         assert GROUP in header.first.inner_text()
         view_text = instance_view.inner_text()
