@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import HOME_ENV, PORT_ENV, EmulatorHome
+from .config import HOME_ENV, PORT_ENV, EmulatorHome, UnsafePath
+from .state.store import StoreCorrupted
 
 if TYPE_CHECKING:
     from .arm.app import ApiSettings
@@ -207,7 +208,7 @@ def _auth_file(args: argparse.Namespace) -> int:
         url = f"https://127.0.0.1:{args.port}"
     else:
         url = running_url(home) or home.base_url()
-    path = write_auth_file(home, url, Path(args.output).expanduser().resolve() if args.output else None)
+    path = write_auth_file(home, url, Path(args.output).expanduser().absolute() if args.output else None)
     print(path)
     return 0
 
@@ -306,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a bad --fault, port or environment value
         print(f"aci-emulator: {exc}", file=sys.stderr)
         return 2
+    except (UnsafePath, StoreCorrupted) as exc:  # one line that says what and how to recover
+        print(f"aci-emulator: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
