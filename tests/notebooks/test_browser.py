@@ -142,7 +142,13 @@ def wait_for_idle_kernel(server: JupyterServer) -> float:
     """Run All before the kernel is connected and idle is silently dropped (the recipe's step 5)."""
     started = time.monotonic()
     while time.monotonic() - started < KERNEL_TIMEOUT:
-        kernels = server.api("/api/kernels")
+        try:
+            kernels = server.api("/api/kernels")
+        except (urllib.error.URLError, OSError):
+            # jupyter_server answers 500 while a kernel is half-started (its last_activity is still None);
+            # on a loaded machine that window is seconds long: ask again.
+            time.sleep(0.25)
+            continue
         if any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels):
             return time.monotonic() - started
         time.sleep(0.25)
