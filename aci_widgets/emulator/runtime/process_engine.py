@@ -189,7 +189,7 @@ def _check_executable(argv: list[str], path: str, cwd: Path) -> None:
         if not os.access(found, os.X_OK) or os.path.isdir(found):
             raise CommandNotRunnable(126, _exec_failure(argv, "permission denied"))
     elif shutil.which(program, path=path) is None:
-        raise CommandNotRunnable(127, _exec_failure(argv, "executable file not found in $PATH"))
+        raise CommandNotRunnable(127, _exec_failure(argv, "no such file or directory"))
 
 
 def _exec_failure(argv: list[str], reason: str) -> str:

@@ -357,27 +357,27 @@ class Deployments:
             cpu=float(wanted.get("cpu") or 1.0),
             memory_bytes=int(float(wanted.get("memoryInGB") or 1.0) * 1024 ** 3),
             first_in_group=first, host_ports={int(port): host for port, host in group.host_ports.items()},
-            group_port_env=self._port_env(group, spec), mounts=volumes.mounts_for(spec, prepared),
+            group_port_env=_port_env(group, spec), mounts=volumes.mounts_for(spec, prepared),
             credentials=group.properties.get("imageRegistryCredentials") or [])
-
-    @staticmethod
-    def _port_env(group: GroupRecord, spec: dict[str, Any]) -> dict[str, str]:
-        """The process engine's port variables: ``PORT`` (the container's first port) and ``ACI_PORT_<n>``."""
-        env: dict[str, str] = {}
-        own_ports = [port["port"] for port in spec["properties"].get("ports", [])]
-        group_ports = [port["port"] for port in (group.properties.get("ipAddress") or {}).get("ports", [])]
-        first = (own_ports or group_ports or [None])[0]
-        if first is not None and str(first) in group.host_ports:
-            env["PORT"] = str(group.host_ports[str(first)])
-        for port, host_port in group.host_ports.items():
-            env[f"ACI_PORT_{port}"] = str(host_port)
-        return env
 
     def log_path(self, run_uid: str) -> Path:
         return self.home.logs_dir / f"{run_uid}.log"
 
     def work_dir(self, group: GroupRecord) -> Path:
         return self.home.path / "work" / group.uid
+
+
+def _port_env(group: GroupRecord, spec: dict[str, Any]) -> dict[str, str]:
+    """The process engine's port variables: ``PORT`` (the container's first port) and ``ACI_PORT_<n>``."""
+    env: dict[str, str] = {}
+    own_ports = [port["port"] for port in spec["properties"].get("ports", [])]
+    group_ports = [port["port"] for port in (group.properties.get("ipAddress") or {}).get("ports", [])]
+    first = (own_ports or group_ports or [None])[0]
+    if first is not None and str(first) in group.host_ports:
+        env["PORT"] = str(group.host_ports[str(first)])
+    for port, host_port in group.host_ports.items():
+        env[f"ACI_PORT_{port}"] = str(host_port)
+    return env
 
 
 def _free_port(taken: set[int]) -> int:
