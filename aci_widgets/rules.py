@@ -208,7 +208,7 @@ def check_command(command: object) -> str | None:
     if isinstance(command, str) or not isinstance(command, (list, tuple)):
         return "must be a list of strings such as ['echo', 'hello'] (or split a command line with shlex)"
     if not command:
-        return "must not be empty: leave it unset to run the image's default command"
+        return None  # ACI takes [] as "the image's default command" (its own 2023-05-01 examples send it)
     if not all(isinstance(part, str) for part in command):
         return "must contain only strings"
     if not command[0].strip():
