@@ -343,7 +343,10 @@ def test_from_group_json_reads_recorded_groups() -> None:
     assert container.command == ["/bin/sh", "-c", "while true; do echo hello; sleep 20; done"]
     assert container.env == [EnvVar("KEY1", "VALUE1"), EnvVar("KEY2", "FOO=BAR=")]
     assert (container.cpu, container.memory_gb) == (1.0, 1.0)
-    assert running.problems() == {}
+    # ACI returned the secret volume as {} (no file names, no values): the spec holds a placeholder to fill
+    assert running.volumes[0].name == "secrets" and running.containers[0].volume_mounts[0].mount_path == "/s"
+    assert running.problems() == {"volumes[0].secret[<file name>]":
+                                  "is still the export placeholder; fill in the real value"}
     task = GroupSpec.from_group_json(recorded("azure-sdk-onfailure-task-get-succeeded.json"))
     assert task.restart_policy == "OnFailure" and task.containers[0].ports == [] and task.containers[0].env == []
     assert task.problems() == {}

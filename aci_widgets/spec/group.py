@@ -16,19 +16,26 @@ Python and ``az`` exports in ``formats.py``. This module imports neither pandas,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import rules
 from ..errors import InvalidInput
-from ..secrets import Secret, reveal
-from .advanced import LABEL_SCOPES, PRIORITIES, SKUS, Confidential, Diagnostics, DnsConfig, Encryption, Extension
-from .advanced import SubnetId
+from ..secrets import Secret
+from .advanced import (
+    LABEL_SCOPES,
+    PRIORITIES,
+    SKUS,
+    Confidential,
+    Diagnostics,
+    DnsConfig,
+    Encryption,
+    Extension,
+    SubnetId,
+)
 from .arm import group_fields_from_arm, spec_to_arm
 from .checks import group_problems
 from .identity import IdentitySpec
-from .secret_fields import carried_keys, fill_missing_secrets, masked_copy, secret_values
-from .volumes import VolumeSpec
 from .parts import (
     ContainerSpec,
     EnvVar,
@@ -41,9 +48,9 @@ from .parts import (
     _registry_list,
     command_from_line,
     is_placeholder,
-    password_placeholder,
-    secure_placeholder,
 )
+from .secret_fields import carried_keys, fill_missing_secrets, masked_copy, secret_values
+from .volumes import VolumeSpec
 
 
 @dataclass
