@@ -82,9 +82,9 @@ def combination_problems(options: AzOptions, *, ip_address: str | None, dns_name
         elif not o.azure_file_mount_path:
             problems["--azure-file-volume-mount-path"] = "is required to mount the Azure File volume"
     elif o.azure_file_mount_path:
-        problems["--azure-file-volume-mount-path"] = ("Please specify --azure-file-volume-share-name "
-                                                      "--azure-file-volume-account-name --azure-file-volume-account-key "
-                                                      "to enable Azure File volume mount.")
+        problems["--azure-file-volume-mount-path"] = (
+            "Please specify --azure-file-volume-share-name --azure-file-volume-account-name "
+            "--azure-file-volume-account-key to enable Azure File volume mount.")
     if o.secrets and not o.secrets_mount_path:
         problems["--secrets"] = "Please specify --secrets --secrets-mount-path to enable secrets volume mount."
     elif o.secrets_mount_path and not o.secrets:
@@ -94,7 +94,8 @@ def combination_problems(options: AzOptions, *, ip_address: str | None, dns_name
     elif not o.gitrepo_url and (o.gitrepo_mount_path or o.gitrepo_dir or o.gitrepo_revision):
         flag = "--gitrepo-mount-path" if o.gitrepo_mount_path else ("--gitrepo-dir" if o.gitrepo_dir
                                                                      else "--gitrepo-revision")
-        problems[flag] = "Please specify --gitrepo-url (--gitrepo-dir --gitrepo-revision) to enable Git Repo volume mount."
+        problems[flag] = ("Please specify --gitrepo-url (--gitrepo-dir --gitrepo-revision) to enable Git Repo "
+                          "volume mount.")
     if o.vnet or o.subnet:
         if o.vnet and not o.subnet or o.subnet and not o.subnet.startswith("/") and not o.vnet:
             problems["--subnet" if o.vnet else "--vnet"] = ("usage error: --vnet NAME --subnet NAME | --vnet ID "

@@ -10,6 +10,8 @@ import pytest
 
 IMG = "alpine"
 LONG_NAME = "a" * 64
+AF = "--azure-file-volume-share-name s --azure-file-volume-account-name acct"
+UID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
 YAML_OK_HEAD = "apiVersion: 2023-05-01\nname: web\ntype: Microsoft.ContainerInstance/containerGroups\n"
 
 # (line or cell, expected fragment of the one-line message)
@@ -83,20 +85,20 @@ CATALOGUE: list[tuple[str, str]] = [
     # issue 18: az's flags for volumes, identity, VNet, diagnostics, registry identity, sku, priority, zone, policy
     ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-mount-path /m",
      "Please specify --azure-file-volume-account-name"),
-    ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-account-name acct --azure-file-volume-mount-path /m",
+    (f"%aci create web --image alpine {AF} --azure-file-volume-mount-path /m",
      "--azure-file-volume-account-key: Please specify --azure-file-volume-account-key"),
-    ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-account-name acct --azure-file-volume-account-key k",
+    (f"%aci create web --image alpine {AF} --azure-file-volume-account-key k",
      "--azure-file-volume-mount-path: is required"),
     ("%aci create web --image alpine --azure-file-volume-mount-path /m",
      "Please specify --azure-file-volume-share-name --azure-file-volume-account-name"),
-    ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-account-name acct --azure-file-volume-account-key k --azure-file-volume-mount-path m",
+    (f"%aci create web --image alpine {AF} --azure-file-volume-account-key k --azure-file-volume-mount-path m",
      "--azure-file-volume-mount-path: 'm' is invalid: a volume mount path must be absolute"),
-    ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-account-name acct --azure-file-volume-account-key k --azure-file-volume-mount-path C:/m",
+    (f"%aci create web --image alpine {AF} --azure-file-volume-account-key k --azure-file-volume-mount-path C:/m",
      "can't contain ':'"),
-    ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-account-name acct --azure-file-volume-account-key k --azure-file-volume-mount-path /m "
-     "--secrets a=bcdefg --secrets-mount-path /m", "already a mount path"),
-    ("%aci create web --image alpine --azure-file-volume-share-name S_1 --azure-file-volume-account-name a "
-     "--azure-file-volume-account-key k --azure-file-volume-mount-path /m --os-type Windows",
+    ((f"%aci create web --image alpine {AF} --azure-file-volume-account-key k --azure-file-volume-mount-path /m "
+     "--secrets a=bcdefg --secrets-mount-path /m"), "already a mount path"),
+    (("%aci create web --image alpine --azure-file-volume-share-name S_1 --azure-file-volume-account-name a "
+     "--azure-file-volume-account-key k --azure-file-volume-mount-path /m --os-type Windows"),
      "volumes are not supported for Windows"),
     ("%aci create web --image alpine --secrets a=bcdefg", "Please specify --secrets --secrets-mount-path"),
     ("%aci create web --image alpine --secrets-mount-path /s", "--secrets-mount-path: needs --secrets"),
@@ -107,8 +109,8 @@ CATALOGUE: list[tuple[str, str]] = [
     ("%aci create web --image alpine --gitrepo-mount-path /src", "Please specify --gitrepo-url"),
     ("%aci create web --image alpine --gitrepo-url github.com/a/b --gitrepo-mount-path /src",
      "--gitrepo-url: must be a full http"),
-    ("%aci create web --image alpine --gitrepo-url https://github.com/a/b --gitrepo-dir ../up "
-     "--gitrepo-mount-path /src", "the git repo directory cannot contain '..'"),
+    (("%aci create web --image alpine --gitrepo-url https://github.com/a/b --gitrepo-dir ../up "
+     "--gitrepo-mount-path /src"), "the git repo directory cannot contain '..'"),
     ("%aci create web --image alpine --assign-identity notanid", "--assign-identity: 'notanid' is not a user-assigned"),
     ("%aci create web --image alpine --assign-identity --os-type Windows",
      "--assign-identity: a system-assigned managed identity is not supported for Windows"),
@@ -123,15 +125,16 @@ CATALOGUE: list[tuple[str, str]] = [
      '"--log-analytics-workspace-key" requires "--log-analytics-workspace".'),
     ("%aci create web --image alpine --log-analytics-workspace w1",
      "--log-analytics-workspace-key: is required"),
-    ("%aci create web --image alpine --acr-identity /subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1", "Failed to parse login server from image name"),
-    ("%aci create web --image r.azurecr.io/app --acr-identity /subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1",
+    (f"%aci create web --image alpine --acr-identity {UID}", "Failed to parse login server from image name"),
+    (f"%aci create web --image r.azurecr.io/app --acr-identity {UID}",
      "--acr-identity: must also be one of the group's user-assigned identities"),
     ("%aci create web --image alpine --acr-identity /subscriptions/x", "--acr-identity: '/subscriptions/x' is not"),
     ("%aci create web --image alpine --sku Gold", "--sku: 'Gold' is not one of Standard, Dedicated, Confidential"),
     ("%aci create web --image alpine --sku Confidential --os-type Windows",
      "--sku: the Confidential sku is for Linux container groups only"),
     ("%aci create web --image alpine --priority Urgent", "--priority: 'Urgent' is not one of Regular, Spot"),
-    ("%aci create web --image alpine --priority Spot --ip-address Public", "--priority: Spot container groups have no IP"),
+    ("%aci create web --image alpine --priority Spot --ip-address Public",
+     "--priority: Spot container groups have no IP"),
     ("%aci create web --image alpine --priority Spot --zone 1", "can't be pinned to an availability zone"),
     ("%aci create web --image alpine --zone 4", "--zone: '4' is not an availability zone"),
     ("%aci create web --image alpine --cce-policy cGFja2FnZQ==", "--cce-policy: needs --sku Confidential"),
