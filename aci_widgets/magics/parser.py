@@ -102,7 +102,7 @@ def _feature_opts(p: argparse.ArgumentParser) -> None:
             ("--azure-file-volume-account-key", "KEY", "the storage account key: never echoed; $var reads a variable"),
             ("--azure-file-volume-mount-path", "PATH", "where the share is mounted, e.g. /mnt/outputs"),
             ("--secrets-mount-path", "PATH", "where the secrets volume is mounted"),
-            ("--gitrepo-url", "URL", "a git repository cloned into volume 'gitrepo' (never echoed: it may hold a token)"),
+            ("--gitrepo-url", "URL", "a git repository cloned into volume 'gitrepo' (never echoed)"),
             ("--gitrepo-dir", "DIR", "target directory in the volume (default .)"),
             ("--gitrepo-revision", "REV", "the commit to check out"),
             ("--gitrepo-mount-path", "PATH", "where the git repo volume is mounted"),

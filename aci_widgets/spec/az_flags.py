@@ -110,7 +110,7 @@ def combination_problems(options: AzOptions, *, ip_address: str | None, dns_name
     elif o.log_analytics_workspace and not o.log_analytics_workspace_key:
         problems["--log-analytics-workspace-key"] = ("is required: looking the workspace up by name needs the "
                                                      "Log Analytics API, which aci-widgets does not call")
-    if o.cce_policy is not None and (o.sku or "") != "Confidential":
+    if o.cce_policy is not None and (o.sku or "").lower() != "confidential":
         problems["--cce-policy"] = "needs --sku Confidential (az drops the policy otherwise)"
     return problems
 
@@ -159,7 +159,7 @@ def apply_az_options(spec: Any, options: AzOptions, *, image: str | None = None)
             spec.registry_credentials = [RegistryCredential(_acr_server(image or ""), None, None, identity=identity)]
     if o.sku is not None:
         spec.sku = o.sku
-        if o.sku == "Confidential":
+        if o.sku.lower() == "confidential":  # az compares case-sensitively; ACI's enums do not, nor do we
             spec.confidential = Confidential(o.cce_policy)
     if o.priority is not None:
         spec.priority = o.priority
