@@ -40,10 +40,15 @@ VENV="$CACHE/azure-cli-$VERSION"
 AZ="$VENV/bin/az"
 MARKER="$VENV/.aci-widgets-complete"
 
-# Fast path: no Python started, no network. The venv's interpreter must still resolve (a base
-# Python removed since the install would leave a dead `az`; the slow path rebuilds the venv).
-if [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ] \
-   && [ -x "$(readlink -f "$VENV/bin/python")" ]; then
+# Complete: marked for this version, and the venv's interpreter still resolves (a base Python
+# removed since the install would leave a dead `az`; the slow path then rebuilds the venv).
+ready() {
+  [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ] \
+    && [ -x "$(readlink -f "$VENV/bin/python")" ]
+}
+
+# Fast path: no Python started, no network.
+if ready; then
   printf '%s\n' "$AZ"
   exit 0
 fi
@@ -57,7 +62,7 @@ if command -v flock >/dev/null 2>&1; then
     flock 9
   fi
   # The other run may have finished it.
-  if [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ]; then
+  if ready; then
     printf '%s\n' "$AZ"
     exit 0
   fi
