@@ -26,16 +26,16 @@ def mounts(group: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 GOOD: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
-    ("azure file", f"--azure-file-volume-share-name outputs --azure-file-volume-account-name acct "
-                   f"--azure-file-volume-account-key {SECRET} --azure-file-volume-mount-path /mnt/outputs",
+    ("azure file", (f"--azure-file-volume-share-name outputs --azure-file-volume-account-name acct "
+                   f"--azure-file-volume-account-key {SECRET} --azure-file-volume-mount-path /mnt/outputs"),
      lambda g: props(g)["volumes"][0]["name"] == "azurefile"
      and props(g)["volumes"][0]["azureFile"]["shareName"] == "outputs"
      and mounts(g) == [{"name": "azurefile", "mountPath": "/mnt/outputs"}]),
     ("secrets", f"--secrets token={SECRET} b=two --secrets-mount-path /mnt/secrets",
      lambda g: props(g)["volumes"][0]["name"] == "secrets" and set(props(g)["volumes"][0]["secret"]) <= {"token", "b"}
      and mounts(g)[0]["mountPath"] == "/mnt/secrets"),
-    ("git repo", "--gitrepo-url https://github.com/Azure-Samples/aci-helloworld --gitrepo-revision d5ccfce "
-                 "--gitrepo-mount-path /src",
+    ("git repo", ("--gitrepo-url https://github.com/Azure-Samples/aci-helloworld --gitrepo-revision d5ccfce "
+                 "--gitrepo-mount-path /src"),
      lambda g: props(g)["volumes"][0] == {"name": "gitrepo", "gitRepo": {
          "repository": "https://github.com/Azure-Samples/aci-helloworld", "directory": ".", "revision": "d5ccfce"}}),
     ("system identity", "--assign-identity", lambda g: g["identity"]["type"] == "SystemAssigned"),
@@ -46,11 +46,11 @@ GOOD: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
      lambda g: props(g)["imageRegistryCredentials"] == [{"server": "myreg.azurecr.io", "identity": UID}]),
     ("subnet id", f"--subnet {SUBNET} --ports 80",
      lambda g: props(g)["subnetIds"] == [{"id": SUBNET}] and props(g)["ipAddress"]["type"] == "Private"),
-    ("vnet and subnet ids", "--vnet /subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v "
-                            "--subnet aci",
+    ("vnet and subnet ids", ("--vnet /subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v "
+                            "--subnet aci"),
      lambda g: props(g)["subnetIds"] == [{"id": SUBNET}] and "ipAddress" not in props(g)),
-    ("log analytics", f"--log-analytics-workspace 11111111-1111-1111-1111-111111111111 "
-                      f"--log-analytics-workspace-key {SECRET}",
+    ("log analytics", (f"--log-analytics-workspace 11111111-1111-1111-1111-111111111111 "
+                      f"--log-analytics-workspace-key {SECRET}"),
      lambda g: props(g)["diagnostics"]["logAnalytics"]["workspaceId"] == "11111111-1111-1111-1111-111111111111"),
     ("sku confidential with policy", "--sku confidential --cce-policy cGFja2FnZSBwb2xpY3kK",
      lambda g: props(g)["sku"] == "Confidential"
