@@ -407,3 +407,30 @@ def test_bad_group_is_reported_on_its_field(label: str, change: Callable[[dict[s
         problems = error.problems
     assert field in problems, f"{label}: expected {field}, got {problems}"
     assert fragment in problems[field] and "\n" not in problems[field]
+
+
+def test_to_az_writes_the_feature_flags_or_the_file_form() -> None:
+    from aci_widgets.magics.parser import build_parser, parse
+    from aci_widgets.spec.az_flags import AzOptions, apply_az_options
+    from aci_widgets.spec.formats import to_az
+
+    uid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+    spec = apply_az_options(GroupSpec.single("web", "myreg.azurecr.io/app", registry=("myreg.azurecr.io", "u", "p")),
+                            AzOptions(azure_file_share="s", azure_file_account="a", azure_file_key="SECRET-K",
+                                      azure_file_mount_path="/mnt/s", secrets=[("t", "SECRET-T")],
+                                      secrets_mount_path="/mnt/t", gitrepo_url="https://github.com/a/b",
+                                      gitrepo_mount_path="/src", assign_identity=[uid], acr_identity=uid,
+                                      log_analytics_workspace="w", log_analytics_workspace_key="SECRET-W",
+                                      sku="Standard", priority="Regular", zone="1"), image="myreg.azurecr.io/app")
+    command = to_az(spec)
+    assert "SECRET" not in command and "--file" not in command
+    for flag in ("--azure-file-volume-share-name", "--secrets", "--gitrepo-url", "--assign-identity",
+                 "--acr-identity", "--log-analytics-workspace-key", "--sku", "--priority", "--zone"):
+        assert flag in command
+    # every flag written is one %aci create takes
+    line = command.replace("az container create", "create").replace("\\\n", " ").replace("--name web", "web")
+    args = parse(line, build_parser())
+    assert args.zone == "1" and args.azure_file_volume_mount_path == "/mnt/s"
+    assert "--file full-group.yaml" in to_az(spec_from_yaml(FULL_YAML))
+    spec.init_containers = spec_from_yaml(FULL_YAML).init_containers
+    assert "--file web.yaml" in to_az(spec) and "init containers" in to_az(spec)

@@ -189,3 +189,84 @@ def _identity_id(value: str, o: AzOptions) -> str:
         return value
     return (f"/subscriptions/{o.subscription or '{subscription}'}/resourceGroups/{o.resource_group or '{rg}'}"
             f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{value}")
+
+
+# -- the other way: a spec as az container create flags (to_az) -------------------------------------------
+
+
+def az_feature_flags(spec: Any) -> tuple[list[list[str]], str | None]:
+    """``(flag groups, None)`` for the parts az's flags can express, or ``([], reason)`` when one cannot be."""
+    from .parts import secret_placeholder
+    from .volumes import url_userinfo, url_with_userinfo
+
+    container = spec.containers[0]
+    if spec.init_containers:
+        return [], "The group has init containers"
+    for attr, what in (("liveness_probe", "probes"), ("readiness_probe", "probes"),
+                       ("security_context", "a security context"), ("gpu", "a GPU"), ("gpu_limit", "a GPU")):
+        if getattr(container, attr) is not None:
+            return [], f"The container has {what}"
+    for attr, what in (("dns_config", "a DNS configuration"), ("encryption", "encryption properties"),
+                       ("extensions", "extensions"), ("dns_name_label_scope", "a DNS name reuse scope")):
+        if getattr(spec, attr):
+            return [], f"The group has {what}"
+    if spec.extra or container.extra or any(volume.extra for volume in spec.volumes):
+        return [], "The group has properties of another api-version"
+    flags: list[list[str]] = []
+    mounts = {mount.name: mount for mount in container.volume_mounts or []}
+    if len(mounts) != len(container.volume_mounts or []) or set(mounts) != {v.name for v in spec.volumes} \
+            or any(mount.read_only is not None for mount in mounts.values()):
+        return [], "The volumes are mounted in a way az's flags cannot express"
+    for volume in spec.volumes:
+        path = mounts[volume.name].mount_path
+        if volume.name == AZURE_FILE_VOLUME_NAME and volume.kinds == ["azureFile"] and \
+                volume.azure_file.read_only is None:
+            flags.append(["--azure-file-volume-share-name", volume.azure_file.share_name or "",
+                          "--azure-file-volume-account-name", volume.azure_file.storage_account_name or "",
+                          "--azure-file-volume-account-key",
+                          secret_placeholder(f"volumes[{volume.name}].azureFile.storageAccountKey"),
+                          "--azure-file-volume-mount-path", path])
+        elif volume.name == SECRETS_VOLUME_NAME and volume.kinds == ["secret"]:
+            flags.append(["--secrets", *(f"{key}=<secret: {key} (az base64-encodes it)>" for key in volume.secret),
+                          "--secrets-mount-path", path])
+        elif volume.name == GITREPO_VOLUME_NAME and volume.kinds == ["gitRepo"]:
+            url = volume.git_repo.repository or ""
+            if url_userinfo(url):
+                url = url_with_userinfo(url, secret_placeholder("gitRepo URL userinfo"))
+            group = ["--gitrepo-url", url]
+            if volume.git_repo.directory not in (None, "."):
+                group += ["--gitrepo-dir", volume.git_repo.directory]
+            if volume.git_repo.revision:
+                group += ["--gitrepo-revision", volume.git_repo.revision]
+            flags.append([*group, "--gitrepo-mount-path", path])
+        else:
+            return [], f"The volume '{volume.name}' is not one az's flags create (azurefile, secrets, gitrepo)"
+    if spec.identity is not None:
+        values = (["[system]"] if spec.identity.system and spec.identity.user_assigned else []) + \
+            list(spec.identity.user_assigned)
+        flags.append(["--assign-identity", *values])
+    if spec.subnet_ids:
+        if len(spec.subnet_ids) > 1:
+            return [], "The group has several subnets"
+        flags.append(["--subnet", spec.subnet_ids[0].id or ""])
+    log = spec.diagnostics.log_analytics if spec.diagnostics is not None else None
+    if spec.diagnostics is not None:
+        if log is None or log.log_type or log.metadata or log.workspace_resource_id:
+            return [], "The diagnostics have settings az's flags cannot express"
+        flags.append(["--log-analytics-workspace", log.workspace_id or "", "--log-analytics-workspace-key",
+                      secret_placeholder("diagnostics.logAnalytics.workspaceKey")])
+    for credential in spec.registry_credentials:
+        if credential.identity is not None:
+            flags.append(["--acr-identity", credential.identity])
+        break
+    if spec.sku is not None:
+        flags.append(["--sku", spec.sku])
+    if spec.confidential is not None and spec.confidential.cce_policy:
+        flags.append(["--cce-policy", spec.confidential.cce_policy])
+    if spec.priority is not None:
+        flags.append(["--priority", spec.priority])
+    if spec.zones:
+        if len(spec.zones) > 1:
+            return [], "The group has several zones"
+        flags.append(["--zone", spec.zones[0]])
+    return flags, None

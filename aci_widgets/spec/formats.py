@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .arm import API_VERSION, DEFAULT_LABEL_SCOPE, RESOURCE_TYPE, spec_to_arm
+from .az_flags import az_feature_flags
 from .group import GroupSpec
 from .parts import is_placeholder, parse_env_pairs, password_placeholder, secure_placeholder
 from .secret_fields import secret_values
@@ -337,6 +338,9 @@ def to_az(spec: GroupSpec) -> str:
     """
     resource_group = spec.resource_group or RESOURCE_GROUP_PLACEHOLDER
     reason = _why_not_flags(spec)
+    features: list[list[str]] = []
+    if not reason:
+        features, reason = az_feature_flags(spec)
     if reason:
         return (f"# {reason}, which az container create flags cannot express.\n"
                 f"# Save the YAML export (to_yaml / %aci export) as {spec.name}.yaml, then run:\n"
@@ -364,7 +368,8 @@ def to_az(spec: GroupSpec) -> str:
     if secure:
         flags.append(["--secure-environment-variables", *secure])
     if spec.ip_address_type:
-        flags.append(["--ip-address", spec.ip_address_type])
+        if spec.ip_address_type == "Public":  # a subnet gives a Private one by itself (az)
+            flags.append(["--ip-address", spec.ip_address_type])
         if spec.dns_name_label:
             flags.append(["--dns-name-label", spec.dns_name_label])
         ports = spec.effective_ports()
@@ -372,8 +377,13 @@ def to_az(spec: GroupSpec) -> str:
         if ports[0].protocol != "TCP":
             flags.append(["--protocol", ports[0].protocol])
     for credential in spec.registry_credentials:
-        flags.append(["--registry-login-server", credential.server, "--registry-username", credential.username,
-                      "--registry-password", password_placeholder(credential.server)])
+        group = ["--registry-login-server", credential.server]
+        if credential.username is not None:
+            group += ["--registry-username", credential.username]
+        if credential.identity is None or credential.password:
+            group += ["--registry-password", password_placeholder(credential.server)]
+        flags.append(group)
+    flags += features
     if spec.tags:
         flags.append(["--tags", *(f"{key}={value}" for key, value in spec.tags.items())])
     lines = ["az container create"] + ["  " + _shell(group) for group in flags]
@@ -390,8 +400,14 @@ def _why_not_flags(spec: GroupSpec) -> str | None:
         return "The container has resource limits"
     if len(spec.registry_credentials) > 1:
         return "The group uses several registries"
-    if spec.ip_address_type == "Private":
+    if spec.ip_address_type == "Private" and not spec.subnet_ids:
         return "The group has a private IP address (it needs a virtual network)"
+    if spec.subnet_ids and not spec.ip_address_type and container.ports:
+        return "The group joins a subnet with container ports but no IP address"
+    if spec.ip and spec.ip_address_type == "Private":
+        return "The group asks for a given private IP address"
+    if len(spec.registry_credentials) == 1 and spec.registry_credentials[0].identity_url is not None:
+        return "The registry logs in with an identity URL"
     container_ports = [(p.port, p.protocol) for p in container.ports]
     if spec.ip_address_type:
         group_ports = [(p.port, p.protocol) for p in spec.effective_ports()]
