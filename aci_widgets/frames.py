@@ -148,13 +148,14 @@ PROPERTY_LABELS = ("Name", "Resource group", "Location", "Provisioning state", "
 
 
 def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
-    """The detail view's properties, in ``PROPERTY_LABELS`` order, every value as display text.
+    """The detail view's properties, in ``PROPERTY_LABELS`` order, every value as display text (the labels from
+    ``SKU`` on only when the group has a value for them).
 
     ``State`` is empty when the JSON has no instance view (a list answer): never guessed.
     """
     row = list_frame([group]).iloc[0]
     tags = group.get("tags") or {}
-    return {
+    shown = {
         "Name": row["name"],
         "Resource group": row["resource_group"],
         "Location": row["location"],
@@ -180,6 +181,8 @@ def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
                                      (group.get("properties") or _EMPTY).get("initContainers") or ()),
         "Zones": ", ".join(map(str, group.get("zones") or ())),
     }
+    # the issue-18 labels appear only when the group has them: a plain group's view stays as it was
+    return {label: text for index, (label, text) in enumerate(shown.items()) if index < 14 or text}
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
