@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import auth, errors
 from ..config import EmulatorHome
 from ..errors import ArmError
-from . import aad
+from . import aad, api_versions, tenant
 from .control_plane import (  # noqa: F401 - re-exported: cli.py, server.py and tests import them from here
     CONTROL_KEY_HEADER,
     PAGE_SIZE_ENV,
@@ -143,6 +143,13 @@ def attach(backend: Backend, call: Call) -> Reply:
 def outbound_dependencies(backend: Backend, call: Call) -> Reply:
     backend.get_group(*_group_args(call))
     return Reply(200, [])
+
+
+def delete_subnet_service_association_link(backend: Backend, call: Call) -> Reply:
+    """ACI's ``SubnetServiceAssociationLink_Delete``: the emulator has no virtual networks, so no group holds
+    a link on any subnet and there is nothing to delete: 204, ACI's answer for a link that does not exist."""
+    backend.get_resource_group(call.params["sub"], call.params["rg"])  # 404 ResourceGroupNotFound as in ARM
+    return Reply(204)
 
 
 def list_groups_in_subscription(backend: Backend, call: Call) -> Reply:
@@ -249,6 +256,8 @@ _CI_OPERATIONS = [
                "Get Cached Images"),
     _operation("Microsoft.ContainerInstance", "operations", "read", "Operation", "List Operations"),
 ]
+# The one entry the spec example shows, in its words (typo included).
+_CI_OPERATIONS[0]["display"].update(operation="Get Container Groups", description="Get all container goups.")
 _RM_OPERATIONS = [
     _operation("Microsoft.Resources", "subscriptions/resourceGroups", "read", "Resource Groups",
                "Get Resource Groups"),
@@ -358,6 +367,10 @@ _ROUTE_TABLE: list[tuple[str, dict[str, Handler]]] = [
     (_CG + "/containers/{container}/logs", {"GET": container_logs}),
     (_CG + "/containers/{container}/exec", {"POST": exec_command}),
     (_CG + "/containers/{container}/attach", {"POST": attach}),
+    (_RG + "/providers/microsoft.network/virtualnetworks/{vnet}/subnets/{subnet}"
+     + "/providers/microsoft.containerinstance/serviceassociationlinks/default",
+     {"DELETE": delete_subnet_service_association_link}),
+    *tenant.ROUTES,
 ]
 
 
@@ -418,9 +431,14 @@ def _unknown_route(segments: list[str], api_version: str) -> ArmError:
 
 
 def _split_path(raw_path: bytes) -> list[str]:
-    """Percent-decoded segments of the raw path; ``a%2Fb`` stays one segment as ARM treats it."""
+    """Percent-decoded segments of the raw path; ``a%2Fb`` stays one segment as ARM treats it.
+
+    Empty segments are dropped as ARM drops them: the Azure CLI's generic resource calls send
+    ``.../Microsoft.ContainerInstance//containerGroups/NAME``, and a cloud registered with a trailing ``/``
+    makes ``//metadata/endpoints``.
+    """
     text = raw_path.decode("latin-1")
-    return [unquote(segment, errors="replace") for segment in text.strip("/").split("/")] if text.strip("/") else []
+    return [unquote(segment, errors="replace") for segment in text.split("/") if segment]
 
 
 # -- the application -------------------------------------------------------------------------------
@@ -464,7 +482,22 @@ class EmulatorApi:
             return await self.control.handle(request, method, segments[1:])
         if aad.is_aad_path(segments):
             return await aad.handle(request, self.config, method, segments)
+        if [segment.lower() for segment in segments] == ["metadata", "endpoints"]:
+            return self._metadata_endpoints(request, method)  # anonymous, as ARM serves it
         return await self._arm(request, method, segments)
+
+    def _metadata_endpoints(self, request: Request, method: str) -> Reply:
+        if method not in ("GET", "HEAD"):
+            raise ArmError(405, "MethodNotAllowed",  # invented code, ARM's text (see COVERAGE.md)
+                           f"The requested resource does not support http method '{method}'.")
+        query = {key.lower(): value for key, value in parse_qsl(request.url.query, keep_blank_values=True)}
+        version = query.get("api-version", "")
+        if not version:
+            raise errors.bad_request("MissingApiVersionParameter",
+                                     "The api-version query parameter (?api-version=) is required for all "
+                                     "requests.")
+        api_versions.check(["metadata", "endpoints"], version)
+        return Reply(200, tenant.metadata_endpoints(base_url(request)))
 
     # -- ARM ---------------------------------------------------------------------------------------
     async def _arm(self, request: Request, method: str, segments: list[str]) -> Reply:
@@ -502,6 +535,7 @@ class EmulatorApi:
         sub = params.get("sub")
         if sub is not None and sub.lower() != str(self.config["subscriptionId"]).lower():
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        api_versions.check(segments, api_version, self._location_of(params))
         body = b""
         if method in ("PUT", "PATCH", "POST"):
             body = await request.body()
@@ -514,6 +548,15 @@ class EmulatorApi:
         if method == "HEAD" and reply.status < 300:
             return Reply(204, None, reply.headers)  # an existence check: 204 = exists
         return reply
+
+    def _location_of(self, params: dict[str, str]) -> str:
+        """The location ARM names when it refuses an api-version: the resource group's, else eastus."""
+        if "rg" in params:
+            try:
+                return str(self.backend.get_resource_group(params["sub"], params["rg"])["location"])
+            except ArmError:
+                pass
+        return "eastus"
 
     def _check_bearer(self, request: Request) -> None:
         header = request.headers.get("authorization", "")

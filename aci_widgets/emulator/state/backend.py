@@ -35,6 +35,7 @@ from ..runtime.images import catalogue
 from ..runtime.process import ProcessRuntime, read_log
 from .container_groups import ContainerGroups
 from .deployments import Deployments
+from .identity import fill_identity
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
 from .operations import Operations
 from .reconcile import reconcile
@@ -166,6 +167,8 @@ class Backend:
                 for record in group.containers.values():
                     record.merge_floor = len(record.events)
                     record.crash_streak = 0
+            if "identity" in spec:
+                group.spec["identity"] = fill_identity(spec["identity"], group.uid, str(self.home.config()["tenantId"]))
             group.stopped = False
             group.failure = None
             group.generation += 1
