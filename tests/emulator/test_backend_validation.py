@@ -70,8 +70,8 @@ def gpu(body: dict[str, Any], count: Any = 1, sku: str = "V100") -> None:
 FEATURE_CASES: list[tuple[str, Any, int, str]] = [
     ("volume with two kinds", changed(lambda b: b["properties"].update(
         volumes=[{"name": "v", "emptyDir": {}, "secret": {"a": "YQ=="}}])), 400, "InvalidVolume"),
-    ("azure file without key", changed(lambda b: b["properties"].update(
-        volumes=[{"name": "v", "azureFile": {"shareName": "s", "storageAccountName": "a"}}])), 400,
+    ("azure file without account", changed(lambda b: b["properties"].update(
+        volumes=[{"name": "v", "azureFile": {"shareName": "s", "storageAccountKey": "k"}}])), 400,
      "InvalidAzureFileVolume"),
     ("secret not base64", changed(lambda b: b["properties"].update(volumes=[{"name": "v", "secret": {"a": "!!"}}])),
      400, "InvalidSecretVolume"),

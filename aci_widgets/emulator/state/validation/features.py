@@ -57,7 +57,8 @@ def _check_volumes(name: str, props: dict[str, Any], linux: bool) -> None:
                        f"{_kind_text(kinds[0])} volumes are not supported for Windows containers.", target=path)
         if "azureFile" in kinds:  # [V8]
             azure = _dict(volume["azureFile"], f"{path}.azureFile")
-            for key in ("shareName", "storageAccountName", "storageAccountKey"):
+            # storageAccountKey is optional in ACI's 2023-05-01 schema (az and terraform require it: the client does)
+            for key in ("shareName", "storageAccountName"):
                 if not _str(azure.get(key), f"{path}.azureFile.{key}", required=False, secret=True):
                     raise _bad("InvalidAzureFileVolume",  # proposed
                                f"The '{key}' of Azure File volume '{volume['name']}' in container group '{name}' "
