@@ -72,7 +72,8 @@ def runnable(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def comparable(group: dict[str, Any]) -> dict[str, Any]:
-    """A GET without what differs between two creations of one group: states, events, times, assigned ids."""
+    """A GET without what differs between two creations of one group: states, events, times, assigned ids and
+    the system identity's principal."""
     group = copy.deepcopy(group)
     props = group["properties"]
     for key in ("instanceView", "provisioningState"):
@@ -81,6 +82,8 @@ def comparable(group: dict[str, Any]) -> dict[str, Any]:
         container["properties"].pop("instanceView", None)
     for key in ("ip", "fqdn", "hostPorts"):
         (props.get("ipAddress") or {}).pop(key, None)
+    # a re-created group gets a new system-assigned identity (as in Azure); user-assigned ones stay the same
+    (group.get("identity") or {}).pop("principalId", None)
     return group
 
 
