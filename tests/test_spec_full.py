@@ -434,3 +434,12 @@ def test_to_az_writes_the_feature_flags_or_the_file_form() -> None:
     assert "--file full-group.yaml" in to_az(spec_from_yaml(FULL_YAML))
     spec.init_containers = spec_from_yaml(FULL_YAML).init_containers
     assert "--file web.yaml" in to_az(spec) and "init containers" in to_az(spec)
+
+
+def test_export_asks_for_protected_settings_aci_never_returns() -> None:
+    body = json.loads((EXAMPLES / "ContainerGroupExtensions.json").read_text())["parameters"]["containerGroup"]
+    spec = GroupSpec.from_dict(body, name="demo1")
+    text = export_group_yaml(as_aci_returns_it(spec.to_arm(), "demo1"))
+    assert "<secret: extensions[kube-proxy].protectedSettings (fill in, or delete if it had none)>" in text
+    back = spec_from_yaml(text)
+    assert "extensions[0].protected_settings[<setting name>]" in back.problems()

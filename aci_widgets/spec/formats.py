@@ -112,9 +112,7 @@ def export_group_yaml(group_json: Mapping[str, Any]) -> str:
     from .group import GroupSpec
 
     spec = GroupSpec.from_group_json(group_json)
-    notes = [f"# extensions[{extension.name}].protectedSettings: ACI never returns them; add them back if the "
-             "extension had any." for extension in spec.extensions or [] if extension.protected_settings is None]
-    return to_yaml(spec, notes=notes)
+    return to_yaml(spec)
 
 
 def _header(name: str, resource_group: str | None, has_secrets: bool) -> str:

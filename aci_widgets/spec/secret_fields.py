@@ -21,6 +21,7 @@ from .parts import is_placeholder, password_placeholder, secret_placeholder, sec
 from .volumes import url_userinfo, url_with_userinfo
 
 UNKNOWN_FILE = "<file name>"
+UNKNOWN_SETTING = "<setting name>"
 
 
 def _walk(spec: Any) -> Iterator[tuple[str, Any, str, Any]]:
@@ -91,6 +92,8 @@ def _placeholder(spec: Any, path: str, owner: Any) -> str:
         return secret_placeholder("diagnostics.logAnalytics.workspaceKey")
     index = int(path[11:path.index("]")])
     key = path[path.index("protected_settings[") + 19:-1]
+    if key == UNKNOWN_SETTING:
+        return _unknown_setting_placeholder(spec.extensions[index].name)
     return secret_placeholder(f"extensions[{spec.extensions[index].name}].protectedSettings.{key}")
 
 
@@ -152,6 +155,8 @@ def fill_missing_secrets(spec: Any) -> Any:
     if log is not None and log.workspace_key is None:
         log.workspace_key = Secret(secret_placeholder("diagnostics.logAnalytics.workspaceKey"))
     for extension in spec.extensions or []:
+        if not extension.protected_settings:  # ACI never returns them, not even their names: ask for them
+            extension.protected_settings = {UNKNOWN_SETTING: Secret(_unknown_setting_placeholder(extension.name))}
         for key, value in list((extension.protected_settings or {}).items()):
             if value is None:
                 extension.protected_settings[key] = Secret(
@@ -161,3 +166,7 @@ def fill_missing_secrets(spec: Any) -> Any:
 
 def _unknown_file_placeholder(volume: str) -> str:
     return secret_placeholder(f"volumes[{volume}].secret[{UNKNOWN_FILE}] (base64)")
+
+
+def _unknown_setting_placeholder(extension: str | None) -> str:
+    return secret_placeholder(f"extensions[{extension}].protectedSettings (fill in, or delete if it had none)")
