@@ -90,3 +90,30 @@ def test_secrets_flag_base64_encodes_like_az(rg, unique_name, run) -> None:
     spec = apply_az_options(GroupSpec.single(unique_name, HELLO),
                             AzOptions(secrets=[("token", "héllo")], secrets_mount_path="/s"))
     assert spec.volumes[0].secret["token"].reveal() == base64.b64encode("héllo".encode()).decode()
+
+
+def test_export_then_cell_create_gives_the_same_group(ip, rg, unique_name, run) -> None:
+    """%aci export of a group with az's volumes, identity and diagnostics; the user fills the placeholders;
+    %%aci create of that YAML gives the same group back."""
+    flags = (f"--azure-file-volume-share-name outputs --azure-file-volume-account-name acct "
+             f"--azure-file-volume-account-key {SECRET} --azure-file-volume-mount-path /mnt/outputs "
+             f"--assign-identity {UID} --log-analytics-workspace w1 --log-analytics-workspace-key {SECRET}k "
+             "--sku Standard --zone 1")
+    assert run(f"%aci create {unique_name} --image {HELLO} {flags}").success
+    current = sessions.current_session()
+    first = current.get_group_json(unique_name, rg)
+    text = run(f"%aci export {unique_name}").out
+    assert SECRET not in text
+    filled = text.replace("<secret: volumes[azurefile].azureFile.storageAccountKey>", SECRET) \
+        .replace("<secret: diagnostics.logAnalytics.workspaceKey>", SECRET + "k")
+    assert "<secret: " not in filled
+    assert run(f"%aci delete {unique_name} --yes").success
+    shown = run(f"%%aci create\n{filled}")
+    assert shown.success, shown.text
+    second = current.get_group_json(unique_name, rg)
+    for group in (first, second):
+        props = group["properties"]
+        props.pop("instanceView", None)
+        props.pop("provisioningState", None)
+        props["containers"][0]["properties"].pop("instanceView", None)
+    assert second == first
