@@ -207,6 +207,7 @@ class GroupForm(widgets.VBox):
             session = default_session()
         self.session = session
         self._quiet = 0
+        self._kept: GroupSpec | None = None  # a loaded group's parts no field shows
         self.evaluation = Evaluation(None, {})
         self.result: GroupDetails | None = None
 
@@ -323,6 +324,7 @@ class GroupForm(widgets.VBox):
             for item in state.containers:
                 self.add_container(item)
             self.sections.load(state.features)
+            self._kept = state.kept
         finally:
             self._quiet -= 1
         self._changed()
@@ -356,7 +358,7 @@ class GroupForm(widgets.VBox):
             os_type=self.os_type.value, restart_policy=self.restart_policy.value,
             ip_address_type=self.ip_address_type.value, dns_name_label=self.dns_name_label.value,
             ports=self.ports.value, containers=[editor.state() for editor in self.containers],
-            features=self.sections.state(),
+            features=self.sections.state(), kept=self._kept,
         )
 
     @property

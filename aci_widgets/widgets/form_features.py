@@ -237,3 +237,34 @@ def feature_slot(path: str, spec: Any) -> str | None:
         if path == prefix or path.startswith((prefix + ".", prefix + "[")):
             return f"features.{slot}"
     return None
+
+
+_MANAGED_VOLUMES = (AZURE_FILE_VOLUME_NAME, SECRETS_VOLUME_NAME, GITREPO_VOLUME_NAME, EMPTY_DIR_NAME)
+
+
+def keep_unshown(spec: Any, kept: Any) -> None:
+    """Put back into ``spec`` what a loaded group had that no form field shows (init containers, probes, GPU,
+    other volumes and their mounts, extensions, encryption...), so that editing a group never drops them."""
+    import copy
+
+    if kept is None:
+        return
+    for attr in ("init_containers", "extensions", "encryption", "dns_name_label_scope", "ip", "extra"):
+        if getattr(kept, attr) and not getattr(spec, attr):
+            setattr(spec, attr, copy.deepcopy(getattr(kept, attr)))
+    if len(kept.registry_credentials) > 1 and len(spec.registry_credentials) <= 1:  # the section shows the first
+        spec.registry_credentials = [*spec.registry_credentials, *copy.deepcopy(kept.registry_credentials[1:])]
+    others = [volume for volume in kept.volumes if volume.name not in _MANAGED_VOLUMES]
+    spec.volumes = [*spec.volumes, *copy.deepcopy(others)]
+    other_names = {volume.name for volume in others}
+    by_name = {container.name: container for container in kept.containers}
+    for index, container in enumerate(spec.containers):
+        old = by_name.get(container.name)
+        if old is None:
+            continue
+        for attr in ("liveness_probe", "readiness_probe", "security_context", "gpu", "gpu_limit", "extra"):
+            if getattr(old, attr) and not getattr(container, attr):
+                setattr(container, attr, copy.deepcopy(getattr(old, attr)))
+        mounts = [m for m in old.volume_mounts or [] if m.name in other_names or index > 0]
+        if mounts:
+            container.volume_mounts = [*(container.volume_mounts or []), *copy.deepcopy(mounts)]

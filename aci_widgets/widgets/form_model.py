@@ -20,7 +20,7 @@ from .. import rules
 from ..errors import InvalidInput
 from ..secrets import Secret, redact, reveal
 from ..spec import ContainerSpec, EnvVar, GroupSpec, command_from_line, shell_command
-from .form_features import FeatureState, apply_features, feature_slot, features_from_spec
+from .form_features import FeatureState, apply_features, feature_slot, features_from_spec, keep_unshown
 
 # How a container's command is given. "exec" is one command line split like a shell would (shlex),
 # "shell" is several commands run through ``/bin/sh -c`` (the seed's "echo FOO && tail -f /dev/null").
@@ -66,6 +66,7 @@ class FormState:
     ports: str = ""
     containers: list[FormContainer] = field(default_factory=lambda: [FormContainer()])
     features: FeatureState = field(default_factory=FeatureState)  # the collapsed sections (form_features.py)
+    kept: GroupSpec | None = None  # the loaded group: what no field shows is kept (form_features.keep_unshown)
 
 
 @dataclass
@@ -134,6 +135,7 @@ def evaluate(state: FormState) -> Evaluation:
         ports=split_ports(state.ports),
     )
     extra.update(apply_features(spec, state.features))
+    keep_unshown(spec, state.kept)
     problems = {**extra, **spec.problems()}
     if not state.ports.strip():
         # Empty group ports mean "the containers' ports": a bad one is already shown under its container.
@@ -171,6 +173,7 @@ def state_from_spec(spec: GroupSpec) -> FormState:
         os_type=spec.os_type, restart_policy=spec.restart_policy,
         ip_address_type=spec.ip_address_type or NO_IP, dns_name_label=spec.dns_name_label or "",
         ports=group_ports, containers=containers or [FormContainer()], features=features_from_spec(spec),
+        kept=spec,
     )
 
 

@@ -132,3 +132,26 @@ def test_apply_features_on_an_empty_state_changes_nothing() -> None:
     before = spec.to_arm()
     assert apply_features(spec, FeatureState()) == {}
     assert spec.to_arm() == before
+
+
+def test_a_loaded_group_keeps_what_no_field_shows(session: Any) -> None:
+    from pathlib import Path
+
+    from aci_widgets.spec.formats import spec_from_yaml
+
+    text = (Path(__file__).parent.parent / "fixtures" / "full-group.yaml").read_text()
+    spec = spec_from_yaml(text)
+    # the fixture combines what ACI refuses together: keep the parts a valid group may have
+    spec.subnet_ids, spec.confidential, spec.dns_config = None, None, None
+    form = GroupForm(session, spec=spec)
+    built = form.evaluation.spec
+    assert built is not None
+    assert [c.name for c in built.init_containers] == ["init-fetch"]
+    assert built.containers[0].liveness_probe == spec.containers[0].liveness_probe
+    assert built.containers[0].gpu == spec.containers[0].gpu
+    assert {v.name for v in built.volumes} == {v.name for v in spec.volumes}
+    assert {m.name for m in built.containers[0].volume_mounts} == {m.name for m in spec.containers[0].volume_mounts}
+    assert built.extensions == spec.extensions and built.encryption == spec.encryption
+    assert built.identity == spec.identity and built.zones == spec.zones and built.sku == spec.sku
+    assert [r.server for r in built.registry_credentials] == [r.server for r in spec.registry_credentials]
+    assert not any(path.startswith("features.") for path in form.problems), form.problems
