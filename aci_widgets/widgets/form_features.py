@@ -262,7 +262,8 @@ def keep_unshown(spec: Any, kept: Any) -> None:
         old = by_name.get(container.name)
         if old is None:
             continue
-        for attr in ("liveness_probe", "readiness_probe", "security_context", "gpu", "gpu_limit", "extra"):
+        for attr in ("liveness_probe", "readiness_probe", "security_context", "gpu", "gpu_limit", "extra",
+                     "cpu_limit", "memory_limit_gb"):
             if getattr(old, attr) and not getattr(container, attr):
                 setattr(container, attr, copy.deepcopy(getattr(old, attr)))
         mounts = [m for m in old.volume_mounts or [] if m.name in other_names or index > 0]

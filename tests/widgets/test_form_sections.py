@@ -149,6 +149,7 @@ def test_a_loaded_group_keeps_what_no_field_shows(session: Any) -> None:
     assert [c.name for c in built.init_containers] == ["init-fetch"]
     assert built.containers[0].liveness_probe == spec.containers[0].liveness_probe
     assert built.containers[0].gpu == spec.containers[0].gpu
+    assert built.containers[0].cpu_limit == spec.containers[0].cpu_limit == 4.0
     assert {v.name for v in built.volumes} == {v.name for v in spec.volumes}
     assert {m.name for m in built.containers[0].volume_mounts} == {m.name for m in spec.containers[0].volume_mounts}
     assert built.extensions == spec.extensions and built.encryption == spec.encryption
