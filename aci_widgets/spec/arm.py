@@ -1,10 +1,11 @@
 """ARM JSON <-> a group spec: the request body ACI takes, and reading bodies/YAML documents back.
 
 Reading follows az and ARM: keys match without regard to case (``memoryInGb`` is ``memoryInGB``),
-enum values too (``protocol: tcp``). Read-only keys are skipped. In *strict* mode (user input: YAML,
-dicts) an unknown key, or an ACI feature this model does not cover, is a problem naming the key,
-because silently dropping it would create a different group than the one written. In lenient mode
-(a live group's JSON) both are skipped: newer api-versions add keys, and the spec is a subset.
+enum values too (``protocol: tcp``). Read-only keys are skipped. Every 2023-05-01 property is read into a
+typed field (the parts beyond containers, ports and env through ``arm_parts.py``). Keys of other api-versions
+(``networkProfile``, ``configMap``...) are carried through unchanged in ``extra``. In *strict* mode (user
+input: YAML, dicts) any other key is a problem naming it (with a "did you mean"), because dropping a typo would
+create a different group than the one written; in lenient mode (a live group's JSON) it is carried too.
 """
 
 from __future__ import annotations
