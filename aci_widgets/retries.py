@@ -25,10 +25,14 @@ class NotifyingRetryPolicy(RetryPolicy):
             if response is not None:
                 status = response.http_response.status_code
                 why = f"the service answered {status}"
-            method = url = ""
-            if response is not None:
-                method = response.http_request.method
-                url = response.http_request.url.split("?")[0].rsplit("/providers/", 1)[-1]
+            # A failed connection has no response: the request is in the retry history.
+            history = settings.get("history") or []
+            request = response.http_request if response is not None else (
+                getattr(history[-1], "http_request", None) if history else None)
+            method = getattr(request, "method", "") or ""
+            url = str(getattr(request, "url", "") or "").split("?")[0].rsplit("/providers/", 1)[-1]
+            if not method:
+                method, url = "the", "request"
             try:
                 self.on_retry(f"aci-widgets: {why} to {method} {url}; retrying (attempt {attempt + 1})".strip())
             except Exception:  # noqa: BLE001, S110 - a notice must never break the request

@@ -60,7 +60,7 @@ def check_group_name(name: str) -> str | None:
         return "is required"
     if len(name) > 63:
         return f"'{name}' is {len(name)} characters long; the limit is 63"
-    if not GROUP_NAME_RE.match(name):
+    if not GROUP_NAME_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: use lowercase letters, digits and single hyphens, "
             "not starting or ending with a hyphen"
@@ -71,7 +71,7 @@ def check_group_name(name: str) -> str | None:
 def check_container_name(name: str) -> str | None:
     if not name:
         return "is required"
-    if len(name) > 63 or not CONTAINER_NAME_RE.match(name):
+    if len(name) > 63 or not CONTAINER_NAME_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: at most 63 lowercase letters, digits or hyphens, "
             "starting and ending with a letter or digit"
@@ -80,7 +80,7 @@ def check_container_name(name: str) -> str | None:
 
 
 def check_dns_label(label: str) -> str | None:
-    if not DNS_LABEL_RE.match(label or ""):
+    if not DNS_LABEL_RE.fullmatch(label or ""):
         return (
             f"'{label}' is invalid: 5-63 letters, digits or hyphens, starting with a letter "
             "and ending with a letter or digit"
@@ -91,7 +91,7 @@ def check_dns_label(label: str) -> str | None:
 def check_env_name(name: str) -> str | None:
     if not name:
         return "is required"
-    if not ENV_NAME_RE.match(name):
+    if not ENV_NAME_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: 1-63 letters, digits or underscores, "
             "not starting or ending with an underscore"
@@ -100,7 +100,7 @@ def check_env_name(name: str) -> str | None:
 
 
 def check_volume_name(name: str) -> str | None:
-    if not VOLUME_NAME_RE.match(name or ""):
+    if not VOLUME_NAME_RE.fullmatch(name or ""):
         return f"'{name}' is invalid: 1-63 lowercase letters, digits or single hyphens"
     return None
 
@@ -108,7 +108,7 @@ def check_volume_name(name: str) -> str | None:
 def check_resource_group_name(name: str) -> str | None:
     if not name:
         return "is required"
-    if not RESOURCE_GROUP_RE.match(name):
+    if not RESOURCE_GROUP_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: 1-90 letters, digits, underscores, hyphens, periods or "
             "parentheses, not ending in a period"
@@ -270,7 +270,7 @@ def check_mount_path(path: object) -> str | None:
 
 def is_base64(text: object) -> bool:
     """[V10] standard alphabet with padding, as ACI decodes secret volume values."""
-    return isinstance(text, str) and bool(text) and bool(_BASE64_RE.match(text))
+    return isinstance(text, str) and bool(text) and bool(_BASE64_RE.fullmatch(text))
 
 
 def check_secret_file_name(name: object) -> str | None:
@@ -320,7 +320,7 @@ def check_subnet_id(subnet_id: object) -> str | None:
     """[K5] a full subnet resource id (ARM template expressions ``[resourceId(...)]`` pass: ARM resolves them)."""
     if isinstance(subnet_id, str) and subnet_id.startswith("[") and subnet_id.endswith("]"):
         return None
-    if not isinstance(subnet_id, str) or not SUBNET_ID_RE.match(subnet_id):
+    if not isinstance(subnet_id, str) or not SUBNET_ID_RE.fullmatch(subnet_id):
         return ("must be a subnet resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/"
                 "Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}")
     return None
@@ -328,7 +328,7 @@ def check_subnet_id(subnet_id: object) -> str | None:
 
 def check_user_identity_id(identity: object) -> str | None:
     """[M2] a user-assigned identity's resource id."""
-    if not isinstance(identity, str) or not USER_IDENTITY_ID_RE.match(identity):
+    if not isinstance(identity, str) or not USER_IDENTITY_ID_RE.fullmatch(identity):
         return (f"'{identity}' is not a user-assigned identity resource id: /subscriptions/{{id}}/resourceGroups/"
                 "{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
     return None

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import HOME_ENV, PORT_ENV, EmulatorHome
+from .config import HOME_ENV, PORT_ENV, EmulatorHome, UnsafePath
+from .state.store import StoreCorrupted
 
 if TYPE_CHECKING:
     from .arm.app import ApiSettings
@@ -29,7 +30,7 @@ NOT_RUNNING_EXIT = 3  # as LSB init scripts' "status" says "program is not runni
 _ENVIRONMENT_HELP = f"""\
 environment:
   {HOME_ENV}             state folder (groups, logs, CA, secrets); default: the user's data dir
-  {PORT_ENV}             port on 127.0.0.1 (default: config.json "port", 47211)
+  {PORT_ENV}             port on 127.0.0.1 (default: config.json "port": 47211 if free at first use)
   {LATENCY_ENV}        milliseconds added to every ARM request (serve/start)
   {PROVISIONING_DELAY_ENV}  seconds a create stays Pending before its containers start
   {FAULTS_ENV}           faults to inject at start, e.g. "503:2,429:1:0.5" (STATUS:COUNT[:RETRY_AFTER])
@@ -138,8 +139,9 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     home = _home(args)
     settings, _ = _settings(args)
-    port = args.port if args.port is not None else home.port()
-    print(f"aci-emulator serving https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
+    port = args.port if args.port is not None else _home_port(home)
+    # Said before the bind: "starting", not "serving" (a taken port fails right after this line).
+    print(f"aci-emulator starting on https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
     try:
         serve(home, port, settings, access_log=access_log)
     except (EmulatorAlreadyRunning, PortInUse) as exc:
@@ -148,6 +150,16 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _home_port(home: EmulatorHome) -> int:
+    """The home's port; re-chosen (saved, auth file rewritten, one line) when another process holds it."""
+    from .home_port import rechoose_if_taken
+    from .server import lock_is_held
+
+    if home.port_pinned() or lock_is_held(home):
+        return home.port()  # pinned, or this home's own server holds it (serve then says so)
+    return rechoose_if_taken(home)
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -196,7 +208,7 @@ def _auth_file(args: argparse.Namespace) -> int:
         url = f"https://127.0.0.1:{args.port}"
     else:
         url = running_url(home) or home.base_url()
-    path = write_auth_file(home, url, Path(args.output).expanduser().resolve() if args.output else None)
+    path = write_auth_file(home, url, Path(args.output).expanduser().absolute() if args.output else None)
     print(path)
     return 0
 
@@ -295,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a bad --fault, port or environment value
         print(f"aci-emulator: {exc}", file=sys.stderr)
         return 2
+    except (UnsafePath, StoreCorrupted) as exc:  # one line that says what and how to recover
+        print(f"aci-emulator: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

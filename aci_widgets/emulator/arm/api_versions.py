@@ -10,6 +10,7 @@ ARM's own types (resource groups, subscriptions, tenants, locations) ``InvalidAp
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def kind_of(segments: list[str]) -> str:
         if namespace == CONTAINER_INSTANCE.lower():
             return CONTAINER_INSTANCE
         return RESOURCES
-    if "resourcegroups" in lowered:
+    if "resourcegroups" in lowered or "operationresults" in lowered:  # a resource-group delete's poll URL
         return RESOURCES
     return SUBSCRIPTIONS
 
@@ -55,12 +56,17 @@ def resource_type(segments: list[str]) -> str:
     return names.get(kind, segments[at + 2] if at + 2 < len(segments) else kind)
 
 
-def check(segments: list[str], version: str, location: str = "eastus") -> None:
-    """Raise ARM's 400 unless ``version`` is published for this path (compared without regard to case)."""
+def check(segments: list[str], version: str, location: str | Callable[[], str] = "eastus") -> None:
+    """Raise ARM's 400 unless ``version`` is published for this path (compared without regard to case).
+
+    ``location`` may be a function: it is asked only for the refusal's message (it may take the backend's lock).
+    """
     kind = kind_of(segments)
     versions = published()[kind]
     if version.lower() in (known.lower() for known in versions):
         return
+    if callable(location):
+        location = location()
     newest_first = ",".join(sorted(versions, reverse=True))
     if kind == CONTAINER_INSTANCE:
         raise ArmError(400, "NoRegisteredProviderFound",

@@ -13,6 +13,7 @@ import collections
 import hmac
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from .. import errors
 from ..config import EmulatorHome
 from ..errors import ArmError
+from .bodies import CONTROL_BODY_LIMIT, read_limited
 from .replies import DEFAULT_PAGE_SIZE, Reply, base_url, parse_json_object
 
 if TYPE_CHECKING:
@@ -152,13 +154,17 @@ class ControlPlane:
         self.settings = settings
         self.config = config
         self.knobs = Knobs.from_settings(settings)
+        # Cleared by the server while it reconciles what an earlier run left; set again when that is done.
+        self.ready = threading.Event()
+        self.ready.set()
         if settings.provisioning_delay is not None:
             backend.set_provisioning_delay(settings.provisioning_delay)
 
     async def handle(self, request: Request, method: str, segments: list[str]) -> Reply:
         route = "/".join(segments).lower()
         if route == "health" and method in ("GET", "HEAD"):
-            return Reply(200, {"status": "ok", "pid": os.getpid(), "home": str(self.home.path)})
+            status = "ok" if self.ready.is_set() else "reconciling"
+            return Reply(200, {"status": status, "pid": os.getpid(), "home": str(self.home.path)})
         if route == "openapi.json" and method in ("GET", "HEAD"):
             from .openapi import openapi_document
 
@@ -171,7 +177,7 @@ class ControlPlane:
                                          "'controlKey' in the emulator home's config.json."}})
         body: dict[str, Any] = {}
         if method == "POST":
-            raw = await request.body()
+            raw = await read_limited(request, CONTROL_BODY_LIMIT)
             body = parse_json_object(raw) if raw.strip() else {}
         knobs = self.knobs
         if (method, route) == ("POST", "reset"):
