@@ -180,44 +180,9 @@ class GroupCommands:
             location=args.location or self.m.location or None, resource_group=args.resource_group,
             registry=registry, **optional,
         )
-        return self._with_features(args, spec, secrets)
+        from .feature_flags import with_features
 
-    def _with_features(self, args: argparse.Namespace, spec: GroupSpec, secrets: list[str]) -> GroupSpec:
-        """az's flags for volumes, identity, VNet, diagnostics, sku... (spec/az_flags.py builds the group)."""
-        from ..errors import InvalidInput
-        from ..spec.az_flags import AzOptions, apply_az_options
-        from .parser import MagicUsage
-
-        shell = self.m.shell
-        options = AzOptions(
-            azure_file_share=args.azure_file_volume_share_name, azure_file_account=args.azure_file_volume_account_name,
-            azure_file_key=secure_value(shell, "--azure-file-volume-account-key", args.azure_file_volume_account_key,
-                                        secrets),
-            azure_file_mount_path=args.azure_file_volume_mount_path,
-            secrets=secure_pairs(shell, args.secrets, secrets, "--secrets"), secrets_mount_path=args.secrets_mount_path,
-            gitrepo_url=args.gitrepo_url, gitrepo_dir=args.gitrepo_dir, gitrepo_revision=args.gitrepo_revision,
-            gitrepo_mount_path=args.gitrepo_mount_path, assign_identity=args.assign_identity, vnet=args.vnet,
-            subnet=args.subnet, log_analytics_workspace=args.log_analytics_workspace,
-            log_analytics_workspace_key=secure_value(shell, "--log-analytics-workspace-key",
-                                                     args.log_analytics_workspace_key, secrets),
-            acr_identity=args.acr_identity, sku=args.sku, priority=args.priority, zone=args.zone,
-            cce_policy=args.cce_policy, resource_group=args.resource_group)
-        try:
-            from ..spec.az_flags import combination_problems
-
-            problems = combination_problems(options, ip_address=spec.ip_address_type,
-                                            dns_name_label=spec.dns_name_label)
-            if problems:
-                raise InvalidInput(problems)
-            if options.needs_subscription():  # a bare VNet or identity name: az resolves it in the subscription
-                current = self.m.session()
-                options.subscription = current.subscription_id
-                options.resource_group = options.resource_group or current.resource_group
-            return apply_az_options(spec, options, image=args.image)
-        except InvalidInput as error:
-            flag, message = next(iter(error.problems.items()))
-            more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
-            raise MagicUsage(f"create: {flag}: {message}{more}") from None
+        return with_features(self.m, args, spec, secrets)
 
     def _spec_from_cell(self, args: argparse.Namespace, cell: str) -> GroupSpec:
         from ..spec.formats import spec_from_yaml

@@ -102,7 +102,8 @@ def test_export_then_cell_create_gives_the_same_group(ip, rg, unique_name, run) 
     assert run(f"%aci create {unique_name} --image {HELLO} {flags}").success
     current = sessions.current_session()
     first = current.get_group_json(unique_name, rg)
-    text = run(f"%aci export {unique_name}").out
+    assert run(f"exported = %aci export {unique_name}").success
+    text = str(ip.user_ns["exported"])
     assert SECRET not in text
     filled = text.replace("<secret: volumes[azurefile].azureFile.storageAccountKey>", SECRET) \
         .replace("<secret: diagnostics.logAnalytics.workspaceKey>", SECRET + "k")
