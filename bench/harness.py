@@ -220,7 +220,8 @@ class Emulator:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         self.home = EmulatorHome(self.home_path)
-        self.url, self.pid = ensure_running(self.home, self.port)
+        # Limits off for the cases that seed thousands of groups; the sweep-limits case turns Azure's on.
+        self.url, self.pid = ensure_running(self.home, self.port, extra_args=("--limits=off",))
         return self
 
     def auth_file(self) -> Path:
