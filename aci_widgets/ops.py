@@ -113,6 +113,15 @@ class GroupOperations:
             result.update({gid: body for gid, body in pool.map(fetch, todo) if body is not None})
         return {str(g["id"]): result[str(g["id"])] for g in groups if str(g["id"]) in result}
 
+    def location_usage(self, location: str | None = None) -> list[dict]:
+        """ACI's quotas in a region and their current use (``location.list_usage``, raw JSON): ``ContainerGroups``,
+        ``StandardCores`` ... each with ``currentValue`` and ``limit``."""
+        where = location or self.calls.location or "eastus"
+        path = (f"{self.calls.subscription_path()}/providers/Microsoft.ContainerInstance/locations/"
+                f"{quote(where, safe='')}/usages")
+        with self.calls.errors(f"usage in {where}"):
+            return list((self.calls.send_json("GET", path) or {}).get("value") or [])
+
     def get_group_json(self, name: str, resource_group: str | None = None) -> dict:
         rg = self.calls.resource_group(resource_group)
         with self.calls.errors(f"get {name}"):

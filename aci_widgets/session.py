@@ -60,6 +60,7 @@ class Session:
     live_states = _operation("live_states")
     get_many = _operation("get_many")
     get_group_json = _operation("get_group_json")
+    location_usage = _operation("location_usage")
     get_group = _operation("get_group")
     create_group = _operation("create_group")
     run_task = _operation("run_task")

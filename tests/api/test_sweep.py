@@ -35,7 +35,7 @@ def test_sweep_runs_each_row_and_collects_results(session):
 
 
 def test_env_templates_reach_the_wordcount_image(session):
-    sweep = run_sweep(session, "wcenv", grid().head(1), image=WORDCOUNT,
+    sweep = run_sweep(session, "wcenv", grid().head(1), image=WORDCOUNT, keep="all",
                       env={"NumWords": "{num_words}", "MinLength": "{min_length}"})
     sweep.wait(timeout=30)
     assert sweep.status()["state"].tolist() == ["Succeeded"]

@@ -230,7 +230,7 @@ class ControlPlane:
                 changed.time_scale = check_time_scale(settings_json["timeScale"])
             values = settings_json.get("values") or {}
             if not isinstance(values, dict):
-                raise ValueError("'values' must be an object of limit names and numbers")
+                raise ValueError("'values' must be an object of limit names and numbers")  # noqa: TRY004 - one message
             for name, value in values.items():
                 changed.set_value(str(name), value)
         except ValueError as exc:
