@@ -190,6 +190,21 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulat
         assert not left, f"container processes left running after the emulator stopped: {sorted(left)}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_journals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Sweep journals (aci_widgets/sweep_journal.py) go to a temporary folder, never the user's data dir."""
+    from aci_widgets.sweep_journal import SWEEP_DIR_ENV
+
+    saved = os.environ.get(SWEEP_DIR_ENV)
+    folder = tmp_path_factory.mktemp("sweep-journals")
+    os.environ[SWEEP_DIR_ENV] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop(SWEEP_DIR_ENV, None)
+    else:
+        os.environ[SWEEP_DIR_ENV] = saved
+
+
 # -- SDK clients, exactly as a user builds them from the auth file ---------------------------------
 def sdk_clients(auth_file: Path, **overrides: Any) -> tuple[Any, Any]:
     """(ContainerInstanceManagementClient, ResourceManagementClient) from an sdk-auth file.
