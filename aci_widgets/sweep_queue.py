@@ -35,6 +35,7 @@ from .sweep_journal import MAX_LOG_CHARS, Journal
 KEEP_CHOICES = ("none", "failed", "all")
 RATE_WINDOWS = ((100, 300.0), (300, 3600.0))  # ACI: creates (and deletes) per 5 minutes and per hour
 QUOTA_CODE = "ContainerGroupQuotaReached"
+STALE_SECONDS = 30.0  # a running task is looked at at least this often, whatever the shortest run seen
 
 
 def default_max_active(session: Any, cpu: float, rows: int, location: str | None = None) -> int:
@@ -62,7 +63,7 @@ class CreatePacer:
     does not, and enforces nothing). Times are wall-clock, so a journal's carry over a kernel restart.
     """
 
-    def __init__(self, budget: Any, windows: Sequence[tuple[int, float]] = RATE_WINDOWS, margin: float = 0.02):
+    def __init__(self, budget: Any, windows: Sequence[tuple[int, float]] = RATE_WINDOWS, margin: float = 0.002):
         self.budget = budget
         self.windows = tuple(windows)
         self.margin = margin
@@ -159,7 +160,8 @@ class SweepRunner:
 
     @property
     def complete(self) -> bool:
-        return not self.queue and all(task.collected or task.error for task in self.tasks)
+        return not self.queue and all(task.error or (task.collected and (task.deleted or self._keeps(task)))
+                                      for task in self.tasks)
 
     def _run(self) -> None:
         try:
@@ -278,7 +280,8 @@ class SweepRunner:
                 continue
             if (listed.get("properties") or {}).get("provisioningState") == "Failed":
                 urgent.append(index)
-            elif self._min_run is None or now - task.created_at >= 0.7 * self._min_run:
+            elif (self._min_run is None or now - task.created_at >= 0.7 * self._min_run
+                  or now - task.last_get >= STALE_SECONDS):
                 candidates.append(index)
         candidates.sort(key=lambda i: self.tasks[i].last_get)
         budget = self.session.budget.affordable_reads(max(0.05, float(self.session.tuning.poll_interval)))
@@ -291,7 +294,7 @@ class SweepRunner:
             task.last_get = time.monotonic()
             if body is not None:
                 task.json = body
-                if task.finished:
+                if task.finished and task.created_at > 0:  # created by this runner: its run time is known
                     run = time.monotonic() - task.created_at
                     self._min_run = run if self._min_run is None else min(self._min_run, run)
 
