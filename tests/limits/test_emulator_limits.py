@@ -179,7 +179,7 @@ def test_control_plane_refuses_bad_limits(limits):
 
 def test_the_session_waits_out_throttling_with_a_notice(limits, limits_emulator, emulator_tools):
     limits.set_limits(values={"readsBucket": 10, "readsRefillPerSecond": 5})
-    ci, rm = emulator_tools.sdk_clients(limits_emulator.auth_file, retry_total=0)
+    _ci, rm = emulator_tools.sdk_clients(limits_emulator.auth_file, retry_total=0)
     rm.resource_groups.create_or_update("rg-notice", {"location": "eastus"})
     notes: list[str] = []
     session = aci_widgets.connect(auth_file=limits_emulator.auth_file, resource_group="rg-notice", quiet=True)
