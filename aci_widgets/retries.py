@@ -47,17 +47,17 @@ class NotifyingRetryPolicy(RetryPolicy):
 
     def _notice(self, settings: dict[str, Any], response: Any) -> str:
         attempt = len(settings.get("history", []))
-        if response is not None and response.http_response.status_code == 429:
-            wait = self.get_retry_after(response)
-            who = _throttler(response)
-            when = f"resuming in {_seconds(wait)}" if wait is not None else "retrying shortly"
-            return f"aci-widgets: throttled by {who}; {when}"
         why = "the connection failed"
         method = url = ""
         if response is not None:
             why = f"the service answered {response.http_response.status_code}"
             method = response.http_request.method
             url = response.http_request.url.split("?")[0].rsplit("/providers/", 1)[-1]
+        if response is not None and response.http_response.status_code == 429:
+            wait = self.get_retry_after(response)
+            when = f"resuming in {_seconds(wait)}" if wait is not None else "resuming shortly"
+            return (f"aci-widgets: throttled by {_throttler(response)}; {when} "
+                    f"(answered 429 to {method} {url}; retrying)")
         return f"aci-widgets: {why} to {method} {url}; retrying (attempt {attempt + 1})".strip()
 
 
