@@ -47,6 +47,12 @@ MAX_TAG_VALUE = 256
 RESULT_COLUMNS = ("task", "state", "exit_code", "start_time", "duration_s", "cost", "output")
 
 SweepProgress = Callable[[int, int, str], None]  # (launched, total, message)
+# Sweeps whose queue runs in this process, so that attaching to one again finds it instead of a second runner.
+_RUNNING: dict[tuple[str, str, str], Sweep] = {}
+
+
+def _key(session: Session, resource_group: str, name: str) -> tuple[str, str, str]:
+    return (str(session.subscription_id).lower(), resource_group.lower(), name.lower())
 
 
 def template_fields(template: str) -> list[str]:
@@ -258,6 +264,7 @@ class Sweep:
                                    sweep_tag=SWEEP_TAG, progress=progress)
         sweep.runner.launch_round()
         sweep.runner.start()
+        _RUNNING[_key(session, rg, plan.name)] = sweep
         return sweep
 
     @classmethod
@@ -269,6 +276,9 @@ class Sweep:
         rows left, the queue goes on where it stopped; no row that was created is created again.
         ``secure_env`` gives the secure values again (the journal never holds them)."""
         rg = session.calls.resource_group(resource_group)
+        running = _RUNNING.get(_key(session, rg, name))
+        if running is not None and running.runner is not None and running.runner.running:
+            return running  # its queue runs in this process already
         journal = Journal.for_sweep(session.subscription_id, rg, name)
         plan = journal.plan()
         listing = {str(g.get("name", "")).lower(): g for g in session.list_group_json(rg)
@@ -304,6 +314,7 @@ class Sweep:
         sweep.runner = runner
         if resume and not runner.complete:
             runner.start()
+            _RUNNING[_key(session, rg, name)] = sweep
         else:
             sweep.refresh()
         return sweep

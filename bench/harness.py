@@ -216,7 +216,8 @@ class Emulator:
         from aci_widgets.emulator.launcher import ensure_running
 
         for key, value in {"ACI_EMULATOR_HOME": str(self.home_path), "ACI_EMULATOR_PORT": str(self.port),
-                           "ACI_EMULATOR_PAGE_SIZE": "100"}.items():
+                           "ACI_EMULATOR_PAGE_SIZE": "100",
+                           "ACI_WIDGETS_SWEEP_DIR": str(self.home_path.parent / "sweeps")}.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         self.home = EmulatorHome(self.home_path)
