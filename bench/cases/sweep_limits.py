@@ -98,7 +98,8 @@ def run(ctx: Context) -> list[Row]:
             samples={"makespan": [result["makespan"]], "bound": [bound]},
             note=(f"bound: {bound:.1f} s (quota max_active 100, creates 100/5 min and 300/h at x{SCALE:g}, "
                   f"d = {DURATION:g} s); {result['ok']}/{tasks} rows done and collected, {result['left']} groups "
-                  f"left {result['cleanup']:.1f} s later; throttled {result['throttled']}, refused {result['refused']}; "
+                  f"left {result['cleanup']:.1f} s later; throttled {result['throttled']}, "
+                  f"refused {result['refused']}; "
                   f"max_active {result['max_active']}, peak groups {result['peak']}; "
                   f"reads {result['reads']} = {result['reads'] / tasks:.2f} per task")))
         rows.append(Row(case=f"15 sweep reads per task, {tasks} tasks", measured=result["reads"] / tasks,
