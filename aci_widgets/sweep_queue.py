@@ -8,8 +8,8 @@ Each round of ``SweepRunner``:
    through). A ``ContainerGroupQuotaReached`` puts the row back at the head of the queue and lowers the
    slots to what exists;
 2. **watch** with one list call plus GETs of only the tasks whose state can have changed: created, not yet
-   seen ending, running for at least most of the shortest run seen so far, longest-unseen first, and no
-   more than the read budget affords (``ArmBudget.affordable_reads``);
+   seen ending, running for at least 70 % of the shortest run seen so far and not looked at in the last
+   tenth of it, longest-unseen first, and no more than the read budget affords (``ArmBudget.affordable_reads``);
 3. **collect** each ended task: its log (one GET) and exit code go to the journal, then its group is deleted
    (paced by the delete rate) unless ``keep`` says to keep it ("failed": those that did not exit 0; "all").
 
@@ -280,8 +280,7 @@ class SweepRunner:
                 continue
             if (listed.get("properties") or {}).get("provisioningState") == "Failed":
                 urgent.append(index)
-            elif (self._min_run is None or now - task.created_at >= 0.7 * self._min_run
-                  or now - task.last_get >= STALE_SECONDS):
+            elif self._due(task, now):
                 candidates.append(index)
         candidates.sort(key=lambda i: self.tasks[i].last_get)
         budget = self.session.budget.affordable_reads(max(0.05, float(self.session.tuning.poll_interval)))
@@ -297,6 +296,14 @@ class SweepRunner:
                 if task.finished and task.created_at > 0:  # created by this runner: its run time is known
                     run = time.monotonic() - task.created_at
                     self._min_run = run if self._min_run is None else min(self._min_run, run)
+
+    def _due(self, task: Any, now: float) -> bool:
+        """Whether a running task's state can have changed since it was last looked at: never before 70 % of
+        the shortest run seen, then at most every tenth of it; and at least every ``STALE_SECONDS``."""
+        if now - task.last_get >= STALE_SECONDS or self._min_run is None:
+            return True
+        return (now - task.created_at >= 0.7 * self._min_run
+                and now - task.last_get >= 0.1 * self._min_run)
 
     def _get(self, index: int) -> dict | None:
         try:
