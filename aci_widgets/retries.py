@@ -48,11 +48,16 @@ class NotifyingRetryPolicy(RetryPolicy):
     def _notice(self, settings: dict[str, Any], response: Any) -> str:
         attempt = len(settings.get("history", []))
         why = "the connection failed"
-        method = url = ""
         if response is not None:
             why = f"the service answered {response.http_response.status_code}"
-            method = response.http_request.method
-            url = response.http_request.url.split("?")[0].rsplit("/providers/", 1)[-1]
+        # A failed connection has no response: the request is in the retry history.
+        history = settings.get("history") or []
+        request = response.http_request if response is not None else (
+            getattr(history[-1], "http_request", None) if history else None)
+        method = getattr(request, "method", "") or ""
+        url = str(getattr(request, "url", "") or "").split("?")[0].rsplit("/providers/", 1)[-1]
+        if not method:
+            method, url = "the", "request"
         if response is not None and response.http_response.status_code == 429:
             wait = self.get_retry_after(response)
             when = f"resuming in {_seconds(wait)}" if wait is not None else "resuming shortly"

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import HOME_ENV, PORT_ENV, EmulatorHome
+from .config import HOME_ENV, PORT_ENV, EmulatorHome, UnsafePath
+from .state.store import StoreCorrupted
 
 if TYPE_CHECKING:
     from .arm.app import ApiSettings
@@ -42,6 +43,7 @@ environment:
 examples:
   aci-emulator start                       # detached; idempotent
   export AZURE_AUTH_LOCATION=$(aci-emulator auth-file)
+  eval "$(aci-emulator az-env)"            # then az container list ... talks to the emulator
   aci-emulator serve --port 8443 --latency-ms 50 --fault 503:2
   aci-emulator image add my-job -- python /path/to/job.py
 """
@@ -104,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     auth_file.add_argument("--port", type=int, help="port to write (default: the running server's, else config)")
     auth_file.add_argument("--output", "-o", help="where to write it (default: <home>/auth.json)")
     command("ca", "Print the path of the emulator's CA certificate alone (created if missing).")
+    az_env = command("az-env", "Start the emulator if needed, write an Azure CLI configuration of its own "
+                               "(cloud registered, service principal logged in) and print the shell exports that "
+                               "select it: eval \"$(aci-emulator az-env)\". Your own az login is untouched.")
+    az_env.add_argument("--port", type=int, help="port to start on (default: the running server's, else config)")
     reset = command("reset", "Delete every container group, resource group, process and log.")
     reset.add_argument("--yes", action="store_true", help="do it without asking")
 
@@ -218,8 +224,23 @@ def _auth_file(args: argparse.Namespace) -> int:
         url = f"https://127.0.0.1:{args.port}"
     else:
         url = running_url(home) or home.base_url()
-    path = write_auth_file(home, url, Path(args.output).expanduser().resolve() if args.output else None)
+    path = write_auth_file(home, url, Path(args.output).expanduser().absolute() if args.output else None)
     print(path)
+    return 0
+
+
+def _az_env(args: argparse.Namespace) -> int:
+    from .azcli import shell_exports, write_cli_config
+    from .launcher import EmulatorStartError, ensure_running
+
+    home = _home(args).ensure()
+    try:
+        url, _pid = ensure_running(home, args.port)
+    except EmulatorStartError as exc:
+        print(f"aci-emulator az-env: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(shell_exports(write_cli_config(home, url)))
+    print(f"# az now talks to the ACI emulator at {url} (config {home.path}/azure-cli)", file=sys.stderr)
     return 0
 
 
@@ -289,7 +310,7 @@ def _image(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"serve": _serve, "start": _start, "stop": _stop, "status": _status, "auth-file": _auth_file,
-             "ca": _ca, "reset": _reset, "image": _image}
+             "ca": _ca, "reset": _reset, "image": _image, "az-env": _az_env}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a bad --fault, port or environment value
         print(f"aci-emulator: {exc}", file=sys.stderr)
         return 2
+    except (UnsafePath, StoreCorrupted) as exc:  # one line that says what and how to recover
+        print(f"aci-emulator: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

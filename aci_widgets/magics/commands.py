@@ -44,6 +44,25 @@ class GroupCommands:
                                    poll_interval=self.m.poll_interval, quiet=True)
         self.m.adopt(current)
         print(f"aci: using {current.description}; resource group {current.resource_group or '(none: use -g)'}")
+        self._point_az(current.backend)
+
+    @staticmethod
+    def _point_az(backend: str) -> None:
+        """``!az`` follows the backend: the emulator's own az configuration for local (the user's az login is
+        untouched), the user's own again for azure (issue 13)."""
+        from ..emulator import azcli
+        from ..emulator.config import EmulatorHome
+        from ..emulator.launcher import running_url
+
+        if backend == "local":
+            home = EmulatorHome.default()
+            url = running_url(home)
+            if url:
+                env = azcli.use_in_this_process(home, url)
+                print(f"aci: !az now talks to the emulator (AZURE_CONFIG_DIR={env['AZURE_CONFIG_DIR']}); "
+                      "%aci use azure gives az back its own configuration")
+        elif azcli.restore_this_process():
+            print("aci: !az uses your own Azure CLI configuration again")
 
     def cmd_whoami(self, args: argparse.Namespace, cell: str | None, secrets: list[str]) -> None:
         from .. import session as sessions

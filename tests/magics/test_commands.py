@@ -51,6 +51,16 @@ def test_use_azure_with_auth_file_then_local(emulator, rg, magics, run):
     assert sessions.default_session().resource_group == rg
     assert "backend:         local" in run("%aci whoami").out
 
+    # !az follows the backend (issue 13): the emulator's own az configuration, then the user's again.
+    assert "!az now talks to the emulator" in shown.out
+    config_dir = os.environ["AZURE_CONFIG_DIR"]
+    assert config_dir.startswith(str(emulator.home.path)) and os.environ["AZURE_CORE_INSTANCE_DISCOVERY"] == "false"
+    with open(os.environ["REQUESTS_CA_BUNDLE"], encoding="utf-8") as bundle:
+        assert emulator.home.ca_path.read_text() in bundle.read()
+    assert "az uses your own Azure CLI configuration again" in run(
+        f"%aci use azure --auth-file {emulator.auth_file}").out
+    assert os.environ.get("AZURE_CONFIG_DIR") != config_dir
+
 
 def test_use_azure_with_a_missing_auth_file(rg, run):
     message = _one_error_line(run("%aci use azure --auth-file /nonexistent/auth.json"))

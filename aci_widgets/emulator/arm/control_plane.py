@@ -13,6 +13,7 @@ import collections
 import hmac
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from .. import errors
 from ..config import EmulatorHome
 from ..errors import ArmError
 from ..state.quotas import LimitSettings, Quotas, check_time_scale
+from .bodies import CONTROL_BODY_LIMIT, read_limited
 from .replies import DEFAULT_PAGE_SIZE, Reply, base_url, parse_json_object
 from .throttling import ArmThrottle
 
@@ -160,13 +162,17 @@ class ControlPlane:
         self.quotas = Quotas(self.limits)
         self.throttle = ArmThrottle(self.limits)
         backend.set_limits(self.quotas)
+        # Cleared by the server while it reconciles what an earlier run left; set again when that is done.
+        self.ready = threading.Event()
+        self.ready.set()
         if settings.provisioning_delay is not None:
             backend.set_provisioning_delay(settings.provisioning_delay)
 
     async def handle(self, request: Request, method: str, segments: list[str]) -> Reply:
         route = "/".join(segments).lower()
         if route == "health" and method in ("GET", "HEAD"):
-            return Reply(200, {"status": "ok", "pid": os.getpid(), "home": str(self.home.path)})
+            status = "ok" if self.ready.is_set() else "reconciling"
+            return Reply(200, {"status": status, "pid": os.getpid(), "home": str(self.home.path)})
         if route == "openapi.json" and method in ("GET", "HEAD"):
             from .openapi import openapi_document
 
@@ -179,7 +185,7 @@ class ControlPlane:
                                          "'controlKey' in the emulator home's config.json."}})
         body: dict[str, Any] = {}
         if method == "POST":
-            raw = await request.body()
+            raw = await read_limited(request, CONTROL_BODY_LIMIT)
             body = parse_json_object(raw) if raw.strip() else {}
         knobs = self.knobs
         if (method, route) == ("POST", "reset"):

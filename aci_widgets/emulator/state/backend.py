@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -35,14 +36,16 @@ from ..runtime.images import catalogue
 from ..runtime.process import ProcessRuntime, read_log
 from .container_groups import ContainerGroups
 from .deployments import Deployments
+from .identity import fill_identity
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
 from .operations import Operations
 from .quotas import LimitSettings, Quotas, normal_location
 from .reconcile import reconcile
 from .resource_groups import ResourceGroups
 from .restart_policy import RestartPolicy
+from .rg_deletions import ResourceGroupDeletions
 from .scheduler import Scheduler
-from .store import Store
+from .store import Store, StoreCorrupted
 from .validation import invalid_content, validate_group, validate_tags
 
 logger = logging.getLogger(__name__)
@@ -60,10 +63,16 @@ class Backend:
         self._resource_groups = ResourceGroups(self._store)
         self._groups = ContainerGroups(self._store)
         self._operations = Operations(self._store, self._groups.get)
-        self._resource_groups.load()
-        self._groups.load()
-        self._operations.load()
+        try:
+            self._resource_groups.load()
+            self._groups.load()
+            self._operations.load()
+        except (sqlite3.DatabaseError, TypeError, KeyError, ValueError, AttributeError) as error:
+            self._store.close()
+            raise StoreCorrupted(home.state_path, f"{type(error).__name__}: {str(error)[:120]}") from None
+        self._store.save_backup()  # it loaded: this is the last good state
         self._scheduler = Scheduler()
+        self._rg_deletions = ResourceGroupDeletions(self._lock, self._remove_some_groups, self._forget_resource_group)
         self._runtime = ProcessRuntime(on_exit=self._on_process_exit, kill_grace_seconds=kill_grace_seconds)
         self._deployments = Deployments(home, self._lock, self._store, self._groups, self._operations,
                                         self._scheduler, self._runtime,
@@ -141,26 +150,56 @@ class Backend:
     # == resource groups =============================================================================
     def create_or_update_resource_group(self, sub: str, rg: str, body: Any) -> tuple[dict[str, Any], bool]:
         with self._lock:
+            if self._rg_deletions.is_deleting(sub, rg):
+                raise errors.resource_group_being_deleted(rg)
             return self._resource_groups.create_or_update(sub, rg, body)
 
     def get_resource_group(self, sub: str, rg: str) -> dict[str, Any]:
         with self._lock:
-            return self._resource_groups.get(sub, rg)
+            body = self._resource_groups.get(sub, rg)
+            if self._rg_deletions.is_deleting(sub, rg):
+                body["properties"]["provisioningState"] = "Deleting"
+            return body
 
     def list_resource_groups(self, sub: str) -> list[dict[str, Any]]:
         with self._lock:
             return self._resource_groups.list(sub)
 
     def delete_resource_group(self, sub: str, rg: str) -> None:
+        """Delete at once (tests, reset paths); the HTTP layer uses ``begin_delete_resource_group``."""
         with self._lock:
             self._resource_groups.require(sub, rg)
             self._deployments.remove_groups(self._groups.in_resource_group(sub, rg))
+            self._resource_groups.forget(sub, rg)
+
+    def begin_delete_resource_group(self, sub: str, rg: str) -> str:
+        """Mark the resource group Deleting and remove its groups in the background; the id to poll."""
+        with self._lock:
+            self._resource_groups.require(sub, rg)
+            self._store.check_writable()
+            return self._rg_deletions.begin(sub, rg)
+
+    def resource_group_deletion(self, operation_id: str) -> tuple[bool, str | None] | None:
+        """``(done, error)`` of a deletion, None for an id we never gave out."""
+        deletion = self._rg_deletions.status(operation_id)
+        return None if deletion is None else (deletion.done.is_set(), deletion.error)
+
+    def _remove_some_groups(self, sub: str, rg: str, count: int) -> bool:
+        groups = self._groups.in_resource_group(sub, rg)
+        self._deployments.remove_groups(groups[:count])
+        return len(groups) <= count
+
+    def _forget_resource_group(self, sub: str, rg: str) -> None:
+        if self._resource_groups.find(sub, rg) is not None:
             self._resource_groups.forget(sub, rg)
 
     # == container groups ============================================================================
     def create_or_update_group(self, sub: str, rg: str, name: str, body: Any) -> tuple[dict[str, Any], bool, str]:
         with self._lock:
             resource_group = self._resource_groups.require(sub, rg)
+            if self._rg_deletions.is_deleting(sub, rg):
+                raise errors.resource_group_being_deleted(resource_group["name"])
+            self._store.check_writable()  # a full disk fails here, before anything changes
             key = (sub.lower(), rg.lower(), name.lower())
             existing = self._groups.get(key)
             spec = validate_group(
@@ -172,31 +211,50 @@ class Backend:
             location = str(spec.get("location") or resource_group["location"])
             self.quotas.check_create(sub, location, spec, self._specs_in(sub, location, besides=existing),
                                      new=existing is None)
-            if existing is None:
-                group = GroupRecord(sub=sub, rg=resource_group["name"], name=name, uid=uuid.uuid4().hex,
-                                    spec=spec)
-                group.containers = {c["name"]: ContainerRecord(c["name"]) for c in spec["properties"]["containers"]}
-                self._groups.add(group)
-                self.quotas.note_groups(sub, location, len(self._specs_in(sub, location)))
-            else:
-                group = existing
-                if is_transitioning(group):
-                    raise errors.transitioning(group.name)
-                # An update restarts every container in place; its events follow the old ones, unmerged.
-                self._deployments.kill_containers(group)
-                group.spec = spec
-                for record in group.containers.values():
-                    record.merge_floor = len(record.events)
-                    record.crash_streak = 0
-            group.stopped = False
-            group.failure = None
-            group.generation += 1
-            operation_id = self._operations.new(group, "create" if existing is None else "update")
-            self._deployments.begin_deployment(group)
-            body_out = render_group(group, instance_view=False, now=time.time(), as_put_response=True)
-            self._groups.save(group)
-            self._operations.settle_group(group.key)
-            return body_out, existing is None, operation_id
+            group = None
+            try:
+                if existing is None:
+                    group = GroupRecord(sub=sub, rg=resource_group["name"], name=name, uid=uuid.uuid4().hex,
+                                        spec=spec)
+                    group.containers = {c["name"]: ContainerRecord(c["name"]) for c in spec["properties"]["containers"]}
+                    self._groups.add(group)
+                    self.quotas.note_groups(sub, location, len(self._specs_in(sub, location)))
+                else:
+                    group = existing
+                    if is_transitioning(group):
+                        raise errors.transitioning(group.name)
+                    # An update restarts every container in place; its events follow the old ones, unmerged.
+                    self._deployments.kill_containers(group)
+                    group.spec = spec
+                    for record in group.containers.values():
+                        record.merge_floor = len(record.events)
+                        record.crash_streak = 0
+                if "identity" in spec:
+                    tenant_id = str(self.home.config()["tenantId"])
+                    group.spec["identity"] = fill_identity(spec["identity"], group.uid, tenant_id)
+                group.stopped = False
+                group.failure = None
+                group.generation += 1
+                operation_id = self._operations.new(group, "create" if existing is None else "update")
+                self._deployments.begin_deployment(group)
+                body_out = render_group(group, instance_view=False, now=time.time(), as_put_response=True)
+                self._groups.save(group)
+                self._operations.settle_group(group.key)
+                return body_out, existing is None, operation_id
+            except Exception:
+                # A full disk (or a bug) half-way: a new group must not stay behind as a ghost.
+                if existing is None and group is not None:
+                    self._forget_unsaved(group)
+                raise
+
+    def _forget_unsaved(self, group: GroupRecord) -> None:
+        """Undo a create that failed half-way: its processes, its memory, whatever reached the store."""
+        with contextlib.suppress(ArmError):
+            self._deployments.kill_containers(group)
+        with contextlib.suppress(ArmError):
+            self._store.delete_group(group.key)
+        self._groups.remove(group, from_store=False)
+        self._operations.forget_group(group.key)
 
     def get_group(self, sub: str, rg: str, name: str) -> dict[str, Any]:
         with self._lock:
@@ -222,8 +280,13 @@ class Backend:
         with self._lock:
             group = self._require_group(sub, rg, name)
             if tags is not None:
+                old_tags = group.spec.get("tags")
                 group.spec["tags"] = validate_tags(tags)
-                self._groups.save(group)
+                try:
+                    self._groups.save(group)
+                except ArmError:
+                    group.spec["tags"] = old_tags  # memory follows what the store holds
+                    raise
             return render_group(group, instance_view=True, now=time.time())
 
     def delete_group(self, sub: str, rg: str, name: str) -> dict[str, Any] | None:

@@ -156,6 +156,7 @@ class Deployments:
         run_uid = uuid.uuid4().hex
         env = self._container_env(group, spec, resolved, run_uid)
         cwd = self.work_dir(group) / record.name
+        catalogue.populate_workdir(resolved, cwd)  # the image's files (built-in images)
         old_run = record.run_uid
         # Recorded before the fork: a crash right after it still leaves a trace for reconcile to follow.
         self._store.add_run(run_uid, group.key, record.name)
