@@ -375,7 +375,7 @@ class Sweep:
         while not self.finished:
             if timeout is not None and time.monotonic() - started > timeout:
                 break
-            time.sleep(pause)
+            time.sleep(pause * self.session.calls.slowdown())
             self.refresh()
         return self
 

@@ -140,7 +140,7 @@ class SweepMonitor(widgets.VBox):
             if self.sweep.finished:
                 self.status_line.ok("every task has finished")
                 return
-            self._stop.wait(self.interval)
+            self._stop.wait(self.interval * self.sweep.session.calls.slowdown())  # slower as ARM's reads fall
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until polling ended (every task finished); True if it did within ``timeout``."""
