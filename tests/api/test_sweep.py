@@ -126,3 +126,13 @@ def test_list_cost_column_and_detail_estimate(session):
     assert frame.loc[0, "state"] == "Succeeded" and frame.loc[0, "cost"] > 0
     assert "cost" not in session.list_groups().columns
     assert "USD" in session.get_group("costed").properties["Estimated cost"]
+
+
+def test_attaching_in_the_process_that_runs_the_queue_returns_that_sweep(session):
+    sweep = run_sweep(session, "same", grid(), image="alpine", command="sleep 1")
+    assert Sweep.attach(session, "same") is sweep  # never a second runner on the same groups
+    sweep.wait(timeout=30)
+    assert sweep.finished and [t.state for t in sweep.tasks] == ["Succeeded"] * 3
+    again = Sweep.attach(session, "same")  # finished: read back from the journal
+    assert again is not sweep and [t.state for t in again.tasks] == ["Succeeded"] * 3
+    assert session.list_group_json() == []
