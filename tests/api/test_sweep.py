@@ -136,3 +136,21 @@ def test_attaching_in_the_process_that_runs_the_queue_returns_that_sweep(session
     again = Sweep.attach(session, "same")  # finished: read back from the journal
     assert again is not sweep and [t.state for t in again.tasks] == ["Succeeded"] * 3
     assert session.list_group_json() == []
+
+
+def test_the_journal_never_holds_secure_values_and_a_resume_asks_for_them(session):
+    from aci_widgets.sweep_journal import Journal
+
+    secret = "s3cr3t-sweep-value-941"
+    sweep = run_sweep(session, "sec", grid(), image="alpine", command="sleep 5", secure_env={"TOKEN": secret},
+                      max_active=1)
+    sweep.detach()  # as if the kernel died with two rows left
+    journal = Journal.for_sweep(session.subscription_id, sweep.resource_group, "sec")
+    text = journal.path.read_text(encoding="utf-8")
+    assert secret not in text and '"secure":["TOKEN"]' in text
+    with pytest.raises(InvalidInput, match="secure variables TOKEN"):
+        Sweep.attach(session, "sec")
+    resumed = Sweep.attach(session, "sec", secure_env={"TOKEN": secret})
+    assert resumed.runner.running
+    resumed.cancel()
+    resumed.clean_up(confirm=True)
