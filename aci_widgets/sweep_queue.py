@@ -128,6 +128,7 @@ class SweepRunner:
         self.rounds = 0
         self.reads = 0
         self._min_run: float | None = None
+        self._last_list = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -262,6 +263,11 @@ class SweepRunner:
         alive = [i for i in self.alive() if not self.tasks[i].finished]
         if not alive:
             return
+        now = time.monotonic()
+        if (self._min_run is not None and now - self._last_list < 0.1 * self._min_run
+                and not any(self._due(self.tasks[i], now) for i in alive)):
+            return  # nothing can have ended since the last look: spare the list call
+        self._last_list = now
         try:
             listing = {str(g.get("name", "")).lower(): g for g in self.session.list_group_json(self.resource_group)
                        if (g.get("tags") or {}).get(self.sweep_tag) == self.name}
