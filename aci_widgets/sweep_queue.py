@@ -8,7 +8,7 @@ Each round of ``SweepRunner``:
    through). A ``ContainerGroupQuotaReached`` puts the row back at the head of the queue and lowers the
    slots to what exists;
 2. **watch** with one list call plus GETs of only the tasks whose state can have changed: created, not yet
-   seen ending, running for at least 70 % of the shortest run seen so far and not looked at in the last
+   seen ending, running for at least 90 % of the shortest run seen so far and not looked at in the last
    tenth of it, longest-unseen first, and no more than the read budget affords (``ArmBudget.affordable_reads``);
 3. **collect** each ended task: its log (one GET) and exit code go to the journal, then its group is deleted
    (paced by the delete rate) unless ``keep`` says to keep it ("failed": those that did not exit 0; "all").
@@ -218,11 +218,11 @@ class SweepRunner:
             self.journal.write("launch", i=index, name=self.tasks[index].name)
         outcomes = list(self._pool.map(self._create, batch))
         refused: list[int] = []
-        for index, (body, error, code) in zip(batch, outcomes):
+        for index, (body, error, code, answered_at) in zip(batch, outcomes):
             task = self.tasks[index]
             if body is not None:
                 task.json, task.launched, task.created = body, True, True
-                task.created_at = time.monotonic()
+                task.created_at = answered_at
                 self.journal.write("created", i=index)
             elif code == QUOTA_CODE:
                 refused.append(index)
@@ -247,7 +247,7 @@ class SweepRunner:
         except Exception:  # noqa: BLE001, S110 - a progress display must not stop the sweep
             pass
 
-    def _create(self, index: int) -> tuple[dict | None, str, str | None]:
+    def _create(self, index: int) -> tuple[dict | None, str, str | None, float]:
         task = self.tasks[index]
         calls = self.session.calls
         try:
@@ -255,9 +255,9 @@ class SweepRunner:
                 body = calls.send_json("PUT", calls.group_path(self.resource_group, task.name),
                                        body=self.bodies[index])
         except AciError as exc:
-            return None, str(exc), getattr(exc, "code", None)
+            return None, str(exc), getattr(exc, "code", None), time.monotonic()
         self.pacer.record("creates")
-        return body or {}, "", None
+        return body or {}, "", None, time.monotonic()
 
     def watch_round(self) -> None:
         alive = [i for i in self.alive() if not self.tasks[i].finished]
@@ -304,11 +304,11 @@ class SweepRunner:
                     self._min_run = run if self._min_run is None else min(self._min_run, run)
 
     def _due(self, task: Any, now: float) -> bool:
-        """Whether a running task's state can have changed since it was last looked at: never before 70 % of
+        """Whether a running task's state can have changed since it was last looked at: never before 90 % of
         the shortest run seen, then at most every tenth of it; and at least every ``STALE_SECONDS``."""
         if now - task.last_get >= STALE_SECONDS or self._min_run is None:
             return True
-        return (now - task.created_at >= 0.7 * self._min_run
+        return (now - task.created_at >= 0.9 * self._min_run
                 and now - task.last_get >= 0.1 * self._min_run)
 
     def _get(self, index: int) -> dict | None:
