@@ -262,13 +262,14 @@ class GroupOperations:
         pause = interval if interval is not None else (0.25 if self.calls.backend == "local" else 2.0)
         cursor = LogCursor()
         started = time.monotonic()
-        restarts = restart_count(group.json, container)
+        marker = run_marker(group.json, container)
         while True:
             finished = container_finished(group.json, container)
-            current = restart_count(group.json, container)
-            if current > restarts:
+            current = run_marker(group.json, container)
+            if new_run(marker, current):
                 yield from cursor.restart()
-            restarts = current
+            if current[1] or current[0] != marker[0]:
+                marker = current
             yield from cursor.advance(self.logs(name, container, resource_group=rg, timestamps=timestamps))
             if finished:
                 yield from cursor.flush()
@@ -387,6 +388,28 @@ def restart_count(group_json: Mapping[str, Any], container: str) -> int:
         if item.get("name") == container:
             return int(((item.get("properties") or {}).get("instanceView") or {}).get("restartCount") or 0)
     return 0
+
+
+def run_marker(group_json: Mapping[str, Any], container: str) -> tuple[int, str]:
+    """What tells one run of a container from the next in a GET answer: (restart count, start time).
+
+    A group restarted with ``begin_restart`` (from anywhere) starts its containers again with a new start
+    time while the restart count may stay 0, and the new log can be as long as the old one by the time we
+    look: the start time is what changes (issue 17 case 14). An empty start time (Waiting) is no run yet.
+    """
+    for item in (group_json.get("properties") or {}).get("containers", []):
+        if item.get("name") == container:
+            view = (item.get("properties") or {}).get("instanceView") or {}
+            started = str((view.get("currentState") or {}).get("startTime") or "")
+            return int(view.get("restartCount") or 0), started
+    return 0, ""
+
+
+def new_run(before: tuple[int, str] | None, now: tuple[int, str]) -> bool:
+    """Whether ``now`` is a later run than ``before`` (restart count rose, or a new start time)."""
+    if before is None:
+        return False
+    return now[0] > before[0] or (bool(before[1]) and bool(now[1]) and now[1] != before[1])
 
 
 def _last_warning(group_json: Mapping[str, Any]) -> str:

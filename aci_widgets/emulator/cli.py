@@ -30,7 +30,7 @@ NOT_RUNNING_EXIT = 3  # as LSB init scripts' "status" says "program is not runni
 _ENVIRONMENT_HELP = f"""\
 environment:
   {HOME_ENV}             state folder (groups, logs, CA, secrets); default: the user's data dir
-  {PORT_ENV}             port on 127.0.0.1 (default: config.json "port", 47211)
+  {PORT_ENV}             port on 127.0.0.1 (default: config.json "port": 47211 if free at first use)
   {LATENCY_ENV}        milliseconds added to every ARM request (serve/start)
   {PROVISIONING_DELAY_ENV}  seconds a create stays Pending before its containers start
   {FAULTS_ENV}           faults to inject at start, e.g. "503:2,429:1:0.5" (STATUS:COUNT[:RETRY_AFTER])
@@ -166,8 +166,9 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     home = _home(args)
     settings, _ = _settings(args)
-    port = args.port if args.port is not None else home.port()
-    print(f"aci-emulator serving https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
+    port = args.port if args.port is not None else _home_port(home)
+    # Said before the bind: "starting", not "serving" (a taken port fails right after this line).
+    print(f"aci-emulator starting on https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
     try:
         serve(home, port, settings, access_log=access_log)
     except (EmulatorAlreadyRunning, PortInUse) as exc:
@@ -176,6 +177,16 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _home_port(home: EmulatorHome) -> int:
+    """The home's port; re-chosen (saved, auth file rewritten, one line) when another process holds it."""
+    from .home_port import rechoose_if_taken
+    from .server import lock_is_held
+
+    if home.port_pinned() or lock_is_held(home):
+        return home.port()  # pinned, or this home's own server holds it (serve then says so)
+    return rechoose_if_taken(home)
 
 
 def _start(args: argparse.Namespace) -> int:

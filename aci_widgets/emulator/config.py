@@ -134,8 +134,11 @@ class EmulatorHome:
         self.ensure()
         if self.config_path.exists():
             return json.loads(self.config_path.read_text(encoding="utf-8"))
+        from .ports import choose_port
+
         config = {
-            "port": DEFAULT_PORT,
+            # The documented default when it is free; else a free one (another home's emulator may hold it).
+            "port": choose_port(DEFAULT_PORT),
             "subscriptionId": str(uuid.uuid4()),
             "tenantId": str(uuid.uuid4()),
             "clientId": str(uuid.uuid4()),
@@ -145,6 +148,10 @@ class EmulatorHome:
         }
         write_private(self.config_path, json.dumps(config, indent=2))
         return config
+
+    def port_pinned(self) -> bool:
+        """True when the environment pins the port (``ACI_EMULATOR_PORT``): never re-chosen then."""
+        return bool(os.environ.get(PORT_ENV))
 
     def port(self) -> int:
         env = os.environ.get(PORT_ENV)

@@ -123,7 +123,30 @@ def ensure_running(home: EmulatorHome, port: int | None = None, *, extra_args: S
     current = status(home)
     if current.running:
         return _wait_for_existing(home, port, timeout)
-    port = home.port() if port is None else port
+    if port is not None or home.port_pinned():
+        return _spawn(home, home.port() if port is None else port, extra_args, timeout)
+    # The home's own port: re-chosen when another process holds it, and once more when a second home
+    # started at the same moment won the race for the same free port (our server then exits at its bind).
+    from .home_port import rechoose_if_taken
+    from .ports import port_is_free
+
+    deadline = time.monotonic() + timeout
+    for attempt in range(3):
+        chosen = rechoose_if_taken(home, say=_say)
+        try:
+            return _spawn(home, chosen, extra_args, deadline - time.monotonic())
+        except EmulatorStartError:
+            if attempt == 2 or status(home).running or port_is_free(chosen):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _spawn(home: EmulatorHome, port: int, extra_args: Sequence[str], timeout: float) -> tuple[str, int]:
+    """Start ``aci-emulator serve`` on ``port`` and wait until it answers."""
     command = [sys.executable, "-m", "aci_widgets.emulator.cli", "serve", "--home", str(home.path),
                "--port", str(port), *extra_args]
     log_fd = os.open(home.server_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

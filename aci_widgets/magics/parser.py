@@ -139,6 +139,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("--registry-username", metavar="USER")
     p.add_argument("--registry-password", metavar="PASSWORD", help="never echoed; $var reads a notebook variable")
     p.add_argument("--no-wait", action="store_true", help="return a handle at once: h.wait() later")
+    p.add_argument("--no-overwrite", action="store_true", help="refuse if the group exists (default: update it)")
     p.add_argument("--out", metavar="VAR", help="store the result in VAR and display nothing")
 
     p = add("run", "run a task group (restart Never): wait, then show exit codes and logs")
@@ -173,6 +174,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("name", metavar="NAME")
     _group_opt(p)
     p.add_argument("--format", default="yaml", metavar="yaml|python|az")
+    p.add_argument("--out", metavar="VAR", help="store the text in VAR and display nothing")
 
     p = add("sweep", "launch one task group per row of a parameter DataFrame, then watch it live")
     p.add_argument("name", metavar="NAME", help="the sweep's name: tasks are NAME-000, NAME-001, ...")

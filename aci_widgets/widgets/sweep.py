@@ -20,9 +20,9 @@ import traitlets
 from ..cost import prices
 from ..results import GroupDetails
 from .browser import GroupDetailView
+from .grid import DataTable
 from .progress import BackgroundRunner, StatusLine, one_line_error
 from .render import Column, state_text
-from .table import SelectTable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +91,7 @@ class SweepMonitor(widgets.VBox):
         self.summary = widgets.HTML(value="")
         self.progress_bar = widgets.IntProgress(value=0, min=0, max=max(1, len(sweep.tasks)),
                                                 description="finished", layout=widgets.Layout(width="60%"))
-        self.table = SelectTable(empty_message="no tasks")
+        self.table = DataTable(empty_message="no tasks")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.cancel_button = widgets.Button(description="Cancel running", icon="stop", button_style="warning")
         self.status_line = StatusLine()
@@ -163,6 +163,7 @@ class SweepMonitor(widgets.VBox):
             self.summary.value = summary_html(frame, self.sweep.name, currency, self.sweep.counts())
             self.progress_bar.value = sum(task.finished for task in self.sweep.tasks)
             self.table.set_rows(status_records(frame, currency), COLUMNS, key="task", filter_field="task")
+            self.cancel_button.disabled = self.sweep.finished  # nothing left to cancel (issue 17 case 5)
 
     def _on_table_value(self, change: Mapping[str, Any]) -> None:
         self.selected = change["new"] or ""

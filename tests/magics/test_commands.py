@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import signal
-import threading
 
 import pandas as pd
 
@@ -191,7 +189,7 @@ def test_export_reimports_with_cell_create(ip, rg, make_name, run):
                "--cpu 0.5 --memory 0.75").success
     exported = run(f"%aci export {first}")
     assert exported.success and "apiVersion" in exported.out
-    yaml_text = exported.out.replace(f"name: {first}", f"name: {second}")
+    yaml_text = exported.result.replace(f"name: {first}", f"name: {second}")  # export returns its text
     created = run(f"%%aci create {second}\n{yaml_text}")
     assert created.success, created.text
     d = ip.user_ns["_"]
@@ -248,19 +246,7 @@ def test_logs_follow_prints_each_line_once(rg, unique_name, run):
     assert lines[-1].startswith("--- stopped following:") and "exit code 0" in lines[-1]
 
 
-def test_logs_follow_stops_cleanly_on_interrupt(rg, unique_name, run):
-    assert run(f"""%aci create {unique_name} --image alpine """
-               f"""--command-line "/bin/sh -c 'while true; do echo tick; sleep 0.1; done'" """).success
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        shown = run(f"%aci logs {unique_name} --follow")
-    finally:
-        timer.cancel()
-    assert shown.success, shown.text
-    assert "tick" in shown.out
-    assert shown.out.splitlines()[-1] == "--- stopped following: interrupted (the container goes on running) ---"
-    assert "Traceback" not in shown.text and "KeyboardInterrupt" not in shown.text
+# test_logs_follow_stops_cleanly_on_interrupt lives in test_newcomer.py (made deterministic, issue 17).
 
 
 # -- lifecycle ----------------------------------------------------------------------------------------------

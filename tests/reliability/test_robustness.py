@@ -543,3 +543,51 @@ def test_7_while_reconciling_arm_calls_get_503_with_retry_after(tmp_path: Path) 
             assert http.get("/_emulator/health").json()["status"] == "ok"
     finally:
         backend.shutdown()
+
+
+@pytest.mark.slow
+def test_8_a_delete_on_a_full_disk_kills_nothing_and_a_retry_works(tmp_path: Path, rtools: Any,
+                                                                   emulator_tools: Any) -> None:
+    """DELETE writes SQLite before it kills: on a full disk it is a 507 and the group still runs."""
+    disk = tmp_path / "small-disk"
+    if not _mount_tmpfs(disk, "24m"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs as root and must be able to mount a tmpfs for the full-disk test")
+        pytest.skip("mounting a small tmpfs needs root")
+    running = None
+    try:
+        running = emulator_tools.start_emulator(disk / "home")
+        with rtools.https_client(running) as http:
+            rg_path = f"/subscriptions/{running.auth['subscriptionId']}/resourcegroups/rg1"
+            assert send_json(http, "PUT", rg_path, {"location": "eastus"}).status_code in (200, 201)
+            path = group_path(running, "rg1", "web")
+            assert send_json(http, "PUT", path, group_body()).status_code == 201
+            deadline = time.monotonic() + 20
+            while not running.container_processes() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            pids = running.container_processes()
+            assert pids
+            filler = disk / "filler"
+            with filler.open("wb") as handle:
+                try:
+                    while True:
+                        handle.write(b"\0" * 65536)
+                        handle.flush()
+                except OSError:
+                    pass
+            answer = http.delete(path, params=API)
+            assert answer.status_code == 507, answer.text[:300]
+            assert "disk is full" in rtools.assert_arm_envelope(answer)["message"]
+            assert {pid for pid in pids if emulator_tools.process_alive(pid)} == pids  # nothing was killed
+            view = http.get(path, params=API)
+            assert view.status_code == 200
+            state = view.json()["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]
+            assert state["state"] == "Running", state
+            filler.unlink()
+            assert http.delete(path, params=API).status_code in (200, 204)
+            assert http.get(path, params=API).status_code == 404
+            assert not {pid for pid in pids if emulator_tools.process_alive(pid)}
+    finally:
+        if running is not None:
+            emulator_tools.stop_emulator(running)
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, check=False)

@@ -186,10 +186,12 @@ class Store:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO container_groups VALUES (?, ?, ?, ?)", (*key, json.dumps(doc)))
 
-    def delete_group(self, key: GroupKey) -> None:
+    def delete_group(self, key: GroupKey, *, keep_runs: bool = False) -> None:
+        """Delete the group's row; its run rows too unless ``keep_runs`` (the caller ends them once killed)."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM container_groups WHERE sub_key = ? AND rg_key = ? AND name_key = ?", key)
-            conn.execute("DELETE FROM container_runs WHERE group_key = ?", (group_key_text(key),))
+            if not keep_runs:
+                conn.execute("DELETE FROM container_runs WHERE group_key = ?", (group_key_text(key),))
 
     def groups(self) -> list[tuple[GroupKey, dict[str, Any]]]:
         with self._lock:
