@@ -228,7 +228,13 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     _env_opts(p)
     _size_opts(p, None, None)
     p.add_argument("--concurrency", default="8", metavar="N", help="at most N creates at a time (default 8)")
-    p.add_argument("--attach", action="store_true", help="find an earlier sweep by NAME (after a kernel restart)")
+    p.add_argument("--max-active", metavar="N", help="at most N task groups at once (default: what the region's "
+                                                     "quota headroom allows for the task's cores)")
+    p.add_argument("--keep", default="none", choices=("none", "failed", "all"),
+                   help="keep finished groups: none (default: deleted once their log is collected), failed, all")
+    p.add_argument("--attach", action="store_true", help="find an earlier sweep by NAME (after a kernel restart) "
+                                                         "and resume launching its rows left")
+    p.add_argument("--no-resume", action="store_true", help="with --attach: only show it, launch nothing")
     p.add_argument("--out", metavar="VAR", help="store the Sweep in VAR (the live table is still shown)")
 
     add("form", "the GroupForm widget")
