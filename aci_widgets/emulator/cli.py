@@ -35,6 +35,9 @@ environment:
   {PROVISIONING_DELAY_ENV}  seconds a create stays Pending before its containers start
   {FAULTS_ENV}           faults to inject at start, e.g. "503:2,429:1:0.5" (STATUS:COUNT[:RETRY_AFTER])
   ACI_EMULATOR_PAGE_SIZE        list page size (default 100)
+  ACI_EMULATOR_LIMITS           "azure" (default: Azure's quotas, create rates and ARM throttling) or "off"
+  ACI_EMULATOR_TIME_SCALE       the limits' clock: 0.01 makes 5 minutes 3 s and a refill of 25/s 2,500/s
+  ACI_EMULATOR_LIMIT_VALUES     limits to change, e.g. "ContainerGroups=10,readsBucket=50" (see --limit)
   {ACCESS_LOG_ENV}       "1" to log every request (to emulator.log when detached)
 
 examples:
@@ -62,8 +65,24 @@ def _knob_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("auto", "docker", "process"),
                         help="what runs containers (env ACI_EMULATOR_ENGINE; default auto: Docker when its API "
                              "answers, else local processes)")
+    parser.add_argument("--limits", choices=("azure", "off"), default=None,
+                        help="enforce Azure's limits (the default: 100 groups and 100 standard cores per region, "
+                             "100 creates/5 min and 300/h, deletes the same, ARM's token buckets: reads 250 at "
+                             "25/s, writes and deletes 200 at 10/s) or not (env ACI_EMULATOR_LIMITS)")
+    parser.add_argument("--time-scale", type=float, metavar="F", default=None,
+                        help="run the limits' windows and refills F times as long: 0.01 makes 5 minutes 3 s "
+                             "(env ACI_EMULATOR_TIME_SCALE)")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one limit; repeatable. Names: " + ", ".join(_limit_names())
+                             + " (env ACI_EMULATOR_LIMIT_VALUES, comma-separated)")
     parser.add_argument("--access-log", action="store_true", default=None,
                         help=f"log every request (env {ACCESS_LOG_ENV}=1)")
+
+
+def _limit_names() -> tuple[str, ...]:
+    from .state.quotas import LIMIT_NAMES
+
+    return LIMIT_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +142,15 @@ def _settings(args: argparse.Namespace) -> tuple[ApiSettings, list[str]]:
     settings.latency_ms = latency
     settings.provisioning_delay = delay
     settings.faults = [FaultRule.parse(text) for text in fault_texts]
+    from .state.quotas import LimitSettings
+
+    settings.limits = LimitSettings.from_env(args.limits, args.time_scale, args.limit)
     passthrough = [f"--latency-ms={latency:g}"]
+    if args.limits is not None:
+        passthrough.append(f"--limits={args.limits}")
+    if args.time_scale is not None:
+        passthrough.append(f"--time-scale={args.time_scale:g}")
+    passthrough += [f"--limit={text}" for text in args.limit]
     if delay is not None:
         passthrough.append(f"--provisioning-delay={delay:g}")
     passthrough += [f"--fault={text.strip()}" for text in fault_texts]

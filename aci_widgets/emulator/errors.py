@@ -21,6 +21,7 @@ class ArmError(Exception):
         self.message = message
         self.target = target
         self.details = details or []
+        self.headers: dict[str, str] = {}  # extra answer headers (Retry-After on a rate limit)
 
     def to_body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}

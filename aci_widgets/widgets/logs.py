@@ -227,7 +227,7 @@ class LogViewer(widgets.VBox):
                                      "press Follow to go on")
                     break
                 self.status.busy(f"following {container}: {len(lines)} lines ({elapsed:.0f} s)")
-                if self._stop.wait(self.follow_interval):
+                if self._stop.wait(self.follow_interval * self.session.calls.slowdown()):
                     with self._lock:
                         if self._wakeup:  # an option changed: go on with a fresh cursor
                             self._wakeup = False

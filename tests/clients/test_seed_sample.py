@@ -59,7 +59,8 @@ def edited_sample() -> str:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, emulator_tools: SimpleNamespace) -> Any:
     home = tmp_path_factory.mktemp("seed-sample-home")
-    emulator = emulator_tools.start_emulator(home, emulator_tools.free_port())
+    # Under Azure's default limits, as a user's emulator runs: the real sample must stay within them unchanged.
+    emulator = emulator_tools.start_emulator(home, emulator_tools.free_port(), ("--limits=azure",))
     try:
         script = tmp_path_factory.mktemp("seed-sample") / "aci_docs_sample.py"
         script.write_text(edited_sample(), encoding="utf-8")

@@ -335,6 +335,9 @@ class _ExplodingBackend:
     def set_provisioning_delay(self, seconds: float) -> None:
         pass
 
+    def set_limits(self, quotas: Any) -> None:
+        pass
+
     def list_resource_groups(self, sub: str) -> list[dict[str, Any]]:
         raise RuntimeError("a bug")
 

@@ -166,21 +166,8 @@ def operation_status(backend: Backend, call: Call) -> Reply:
 
 
 def location_usages(backend: Backend, call: Call) -> Reply:
-    location = call.params["location"].replace(" ", "").lower()
-    groups = [g for g in backend.list_groups(call.params["sub"], None)
-              if str(g.get("location", "")).replace(" ", "").lower() == location]
-    cores = sum(float(c.get("properties", {}).get("resources", {}).get("requests", {}).get("cpu") or 0)
-                for g in groups for c in g.get("properties", {}).get("containers", []))
-    return Reply(200, {"value": [
-        _usage("ContainerGroups", "Container Groups", len(groups), 100),
-        _usage("StandardCores", "Standard Cores", cores, 100),
-    ]})
-
-
-def _usage(name: str, localized: str, current: float, limit: int) -> dict[str, Any]:
-    current_value: float = int(current) if float(current).is_integer() else current
-    return {"id": name, "unit": "Count", "currentValue": current_value, "limit": limit,
-            "name": {"value": name, "localizedValue": localized}}
+    # Real use: every group of the subscription in the region, against the limits the emulator enforces.
+    return Reply(200, {"value": backend.location_usage(call.params["sub"], call.params["location"])})
 
 
 def location_capabilities(backend: Backend, call: Call) -> Reply:
@@ -470,6 +457,7 @@ class EmulatorApi:
         self.config = home.config()
         self.control = ControlPlane(backend, home, settings, self.config)
         self.knobs = self.control.knobs
+        self.throttle = self.control.throttle
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -532,10 +520,11 @@ class EmulatorApi:
         try:
             # The token first: without one, a request may not drain injected faults, and its query (which
             # may carry what the caller meant to keep) is not logged.
-            self._check_bearer(request)
+            claims = self._check_bearer(request)
             record["query"] = request.url.query
             fault = self.knobs.take_fault(method, path)
-            reply = fault_reply(fault) if fault is not None else await self._arm_call(request, method, segments, path)
+            reply = fault_reply(fault) if fault is not None else await self._arm_call(request, method, segments,
+                                                                                      path, claims)
         except ArmError as error:
             reply = error_reply(error)
             if error.status == 401:
@@ -546,7 +535,8 @@ class EmulatorApi:
         record["status"] = reply.status
         return reply
 
-    async def _arm_call(self, request: Request, method: str, segments: list[str], path: str) -> Reply:
+    async def _arm_call(self, request: Request, method: str, segments: list[str], path: str,
+                        claims: dict[str, Any]) -> Reply:
         query = {key.lower(): value for key, value in parse_qsl(request.url.query, keep_blank_values=True)}
         api_version = query.get("api-version", "")
         if not api_version:
@@ -561,8 +551,15 @@ class EmulatorApi:
         body = b""
         if method in ("PUT", "PATCH", "POST"):
             body = await read_limited(request, MAX_BODY_BYTES)
+        # ARM's token bucket of this subscription (or tenant), principal and operation type: see throttling.py
+        limit_headers = self.throttle.admit(sub or str(claims.get("tid", "")), str(claims.get("oid", "")), method)
         call = Call(method, path, params, query, body, base_url(request), self.settings.page_size)
-        reply = await run_in_threadpool(handler, self.backend, call)
+        try:
+            reply = await run_in_threadpool(handler, self.backend, call)
+        except ArmError as error:
+            error.headers = {**limit_headers, **error.headers}
+            raise
+        reply.headers.update(limit_headers)
         if method == "HEAD" and reply.status < 300:
             return Reply(204, None, reply.headers)  # an existence check: 204 = exists
         return reply
@@ -576,7 +573,7 @@ class EmulatorApi:
                 pass
         return "eastus"
 
-    def _check_bearer(self, request: Request) -> None:
+    def _check_bearer(self, request: Request) -> dict[str, Any]:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if not header:
@@ -585,7 +582,7 @@ class EmulatorApi:
             raise errors.unauthorized("Authentication failed. The 'Authorization' header is provided in an "
                                       "invalid format.")
         try:
-            auth.verify_token(self.config, token.strip())
+            return auth.verify_token(self.config, token.strip())
         except auth.TokenRejected as rejected:
             raise ArmError(401, rejected.code, rejected.message) from None
 

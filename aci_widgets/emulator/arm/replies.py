@@ -52,7 +52,7 @@ def render(reply: Reply) -> Response:
 
 
 def error_reply(error: ArmError) -> Reply:
-    return Reply(error.status, error.to_body())
+    return Reply(error.status, error.to_body(), dict(error.headers))
 
 
 @dataclass

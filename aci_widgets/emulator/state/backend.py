@@ -40,6 +40,7 @@ from .engine_calls import EngineCalls
 from .identity import fill_identity
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
 from .operations import Operations
+from .quotas import LimitSettings, Quotas, normal_location
 from .reconcile import reconcile
 from .resource_groups import ResourceGroups
 from .restart_policy import RestartPolicy
@@ -81,6 +82,7 @@ class Backend(EngineCalls):
         self._deployments = Deployments(home, self._lock, self._store, self._groups, self._operations,
                                         self._scheduler, self._engine,
                                         RestartPolicy(backoff_base_seconds, backoff_cap_seconds))
+        self.quotas = Quotas(LimitSettings(enabled=False))  # the server sets the real ones (set_limits)
 
     # == life cycle ==================================================================================
     def reconcile(self) -> None:
@@ -135,6 +137,21 @@ class Backend(EngineCalls):
             raise ValueError("the provisioning delay must be a non-negative number of seconds")
         with self._lock:
             self._deployments.provisioning_delay = seconds
+
+    def set_limits(self, quotas: Quotas) -> None:
+        """Enforce ACI's quotas and create/delete rates (``quotas.py``); off until this is called."""
+        with self._lock:
+            self.quotas = quotas
+
+    def location_usage(self, sub: str, location: str) -> list[dict[str, Any]]:
+        """ACI's usage list for a region: each quota's current use (from the groups that exist) and limit."""
+        with self._lock:
+            return self.quotas.usage_json(self._specs_in(sub, location))
+
+    def _specs_in(self, sub: str, location: str, besides: Any = None) -> list[dict[str, Any]]:
+        where = normal_location(location)
+        return [g.spec for g in self._groups if g.key[0] == sub.lower() and g is not besides
+                and normal_location(g.location) == where]
 
     # == resource groups =============================================================================
     def create_or_update_resource_group(self, sub: str, rg: str, body: Any) -> tuple[dict[str, Any], bool]:
@@ -196,8 +213,10 @@ class Backend(EngineCalls):
                 existing.name if existing else name, body, default_location=resource_group["location"],
                 existing=existing.spec if existing else None, image_is_runnable=self._image_is_runnable,
                 dns_label_taken=lambda location, label: self._groups.dns_label_taken(key, location, label))
-            if spec["properties"]["initContainers"]:
-                raise errors.not_supported("Init containers")
+            # Init containers are accepted, stored and echoed; the process runtime does not run them (COVERAGE.md).
+            location = str(spec.get("location") or resource_group["location"])
+            self.quotas.check_create(sub, location, spec, self._specs_in(sub, location, besides=existing),
+                                     new=existing is None)
             group = None
             try:
                 if existing is None:
@@ -205,6 +224,7 @@ class Backend(EngineCalls):
                                         spec=spec)
                     group.containers = {c["name"]: ContainerRecord(c["name"]) for c in spec["properties"]["containers"]}
                     self._groups.add(group)
+                    self.quotas.note_groups(sub, location, len(self._specs_in(sub, location)))
                 else:
                     group = existing
                     if is_transitioning(group):
@@ -281,6 +301,7 @@ class Backend(EngineCalls):
             group = self._groups.find(sub, rg, name)
             if group is None:
                 return None
+            self.quotas.check_delete(sub, group.location)
             body = render_group(group, instance_view=True, now=time.time())
             self._deployments.remove_groups([group])
             return body
