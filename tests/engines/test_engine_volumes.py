@@ -1,14 +1,18 @@
 """Volumes on both engines (issue 14): each kind mounted at its mountPath.
 
 emptyDir written by one container and read by the other; a secret's decoded content, read-only, mode 0444;
-a gitRepo cloned from a local repository at a revision into a directory; an azureFile share whose files a
+a gitRepo cloned from a local repository (served on 127.0.0.1) at a revision into a directory; an azureFile
+share whose files a
 notebook reads after the task under ``<home>/azure-files/<account>/<share>``; readOnly honoured.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -71,13 +75,29 @@ def test_git_repo_is_cloned_at_its_revision(engine_emulator: EngineEmulator, rg:
     first = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     (repo / "version.txt").write_text("two\n")
     subprocess.run([*git, "commit", "-qam", "two"], check=True)
+    # ACI takes http(s) repositories only: serve it on 127.0.0.1 with git's dumb HTTP protocol.
+    bare = tmp_path / "served" / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(bare.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/origin.git"
+    try:
+        _create_git_group(emu, rg, url, first)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _done(emu, rg, "git") == "Succeeded"
+    assert emu.logs(rg, "git", "c") == "one\n"
+
+
+def _create_git_group(emu: EngineEmulator, rg: str, url: str, revision: str) -> None:
     emu.create(rg, "git", group_body(
         container("c", emu.images.shell, command=["cat", "/src/code/version.txt"],
                   mounts=[{"name": "source", "mountPath": "/src"}]),
-        policy="Never", volumes=[{"name": "source", "gitRepo": {"repository": str(repo), "directory": "code",
-                                                                 "revision": first}}]))
-    assert _done(emu, rg, "git") == "Succeeded"
-    assert emu.logs(rg, "git", "c") == "one\n"
+        policy="Never", volumes=[{"name": "source", "gitRepo": {"repository": url, "directory": "code",
+                                                                 "revision": revision}}]))
 
 
 def test_azure_file_share_is_a_folder_a_notebook_reads_after_the_task(engine_emulator: EngineEmulator,

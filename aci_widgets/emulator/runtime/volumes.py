@@ -63,8 +63,12 @@ def _mkdir(path: Path, mode: int = 0o755) -> None:
         os.chmod(path, mode)
 
 
-def prepare(home_path: Path, group_uid: str, volumes: list[dict[str, Any]]) -> dict[str, tuple[Path, bool]]:
-    """Create each volume's folder (once per group); ``{volume name: (host folder, read-only)}``."""
+def prepare(home_path: Path, group_uid: str, volumes: list[dict[str, Any]],
+            warnings: list[str] | None = None) -> dict[str, tuple[Path, bool]]:
+    """Create each volume's folder (once per group); ``{volume name: (host folder, read-only)}``.
+
+    A gitRepo that does not clone (offline, a bad URL) is an empty folder, its reason added to ``warnings``.
+    """
     prepared: dict[str, tuple[Path, bool]] = {}
     base = group_volumes_dir(home_path, group_uid)
     for volume in volumes:
@@ -82,7 +86,12 @@ def prepare(home_path: Path, group_uid: str, volumes: list[dict[str, Any]]) -> d
             prepared[name] = (folder, True)
         elif volume.get("gitRepo") is not None:
             if not folder.exists():
-                _clone(folder, volume["gitRepo"])
+                try:
+                    _clone(folder, volume["gitRepo"])
+                except VolumeError as failure:
+                    _mkdir(folder, 0o777)
+                    if warnings is not None:
+                        warnings.append(f"gitRepo volume '{name}': {failure}")
             prepared[name] = (folder, False)
         else:  # emptyDir (and a volume of no known kind)
             _mkdir(folder, 0o777)

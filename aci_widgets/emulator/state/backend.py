@@ -371,15 +371,6 @@ class Backend(EngineCalls):
         self._resource_groups.require(sub, rg)
         return self._groups.require(sub, rg, name)
 
-    def _image_is_runnable(self, image: str) -> bool:
-        if self._engine.image_is_known(image):
-            return True
-        try:  # Docker: not local yet, so pull it now (ACI validates the image at PUT time too)
-            self._engine.check_image(image, self._pending_credentials)
-        except LookupError:
-            return False
-        return True
-
 
 def _credentials_of(body: Any) -> list[dict[str, Any]]:
     """``properties.imageRegistryCredentials`` of a raw PUT body (any key case), for pulls during validation."""

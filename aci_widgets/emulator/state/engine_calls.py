@@ -17,6 +17,7 @@ class EngineCalls:
     _lock: threading.RLock
     _engine: Engine
     engine_name: str
+    _pending_credentials: list[dict[str, Any]]
 
     def _require_group(self, sub: str, rg: str, name: str) -> GroupRecord:
         raise NotImplementedError
@@ -60,3 +61,11 @@ class EngineCalls:
         return {"maxMemoryInGB": float(min(16.0, max(1.0, int(memory * 10) / 10))),
                 "maxCpu": float(min(4.0, max(1.0, cpus))), "maxGpuCount": 0.0}
 
+    def _image_is_runnable(self, image: str) -> bool:
+        if self._engine.image_is_known(image):
+            return True
+        try:  # Docker: not local yet, so pull it now (ACI validates the image at PUT time too)
+            self._engine.check_image(image, self._pending_credentials)
+        except LookupError:
+            return False
+        return True
