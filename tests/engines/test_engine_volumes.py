@@ -2,8 +2,7 @@
 
 emptyDir written by one container and read by the other; a secret's decoded content, read-only, mode 0444;
 a gitRepo cloned from a local repository (served on 127.0.0.1) at a revision into a directory; an azureFile
-share whose files a
-notebook reads after the task under ``<home>/azure-files/<account>/<share>``; readOnly honoured.
+share whose files a notebook reads after the task under ``<home>/azure-files/<account>/<share>``; readOnly honoured.
 """
 
 from __future__ import annotations
