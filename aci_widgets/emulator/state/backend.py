@@ -35,7 +35,9 @@ from ..runtime.images import catalogue
 from ..runtime.process import ProcessRuntime, read_log
 from .container_groups import ContainerGroups
 from .deployments import Deployments
+from .exec_sessions import ExecSessions, Ticket, parse_exec_body, require_running
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
+from .metrics import MetricsSampler, metric_definitions, query_metrics
 from .operations import Operations
 from .reconcile import reconcile
 from .resource_groups import ResourceGroups
@@ -67,6 +69,8 @@ class Backend:
         self._deployments = Deployments(home, self._lock, self._store, self._groups, self._operations,
                                         self._scheduler, self._runtime,
                                         RestartPolicy(backoff_base_seconds, backoff_cap_seconds))
+        self.exec_sessions = ExecSessions()
+        self._metrics = MetricsSampler(self._metric_targets, self.exec_sessions.stats_of)
 
     # == life cycle ==================================================================================
     def reconcile(self) -> None:
@@ -87,6 +91,7 @@ class Backend:
             if self._deployments.closed:
                 return
             self._deployments.closed = True
+        self._metrics.stop()
         self._scheduler.stop()
         self._runtime.shutdown(kill_processes=kill_processes)
         self._store.close()
@@ -95,6 +100,7 @@ class Backend:
         """Stop the threads and close the store, leaving every process running: a crash, for tests."""
         with self._lock:
             self._deployments.closed = True
+        self._metrics.stop()
         self._scheduler.stop()
         self._runtime.abandon()
         self._store.close()
@@ -267,6 +273,54 @@ class Backend:
                 raise errors.container_log_not_available(record.name, group.name)
             path, running = self._deployments.log_path(record.run_uid), record.running
         return read_log(path, running=running, tail=tail, timestamps=timestamps)
+
+    # == exec, attach, metrics (exec_sessions.py, metrics.py) =======================================
+    def issue_socket(self, kind: str, sub: str, rg: str, name: str, container: str, body: dict[str, Any] | None,
+                     base_url: str) -> dict[str, str]:
+        """``{webSocketUri, password}`` for an exec (``body`` is the exec request) or an attach."""
+        argv, cols, rows = parse_exec_body(body) if kind == "exec" else ([], 80, 24)
+        with self._lock:
+            group = self._require_group(sub, rg, name)
+            record = next((r for r in group.containers.values() if r.name.lower() == container.lower()), None)
+            require_running(group, record, container)
+            assert record is not None
+            return self.exec_sessions.issue(kind, group, record, base_url, argv, cols, rows)
+
+    def socket_target(self, ticket: Ticket) -> tuple[int, str | None]:
+        """(main pid, log path of the run) of the ticket's container, still running; else ArmError."""
+        with self._lock:
+            group = self._groups.get(ticket.group_key)
+            if group is None or group.uid != ticket.group_uid:
+                raise errors.container_group_not_found(ticket.group_key[2], ticket.group_key[1])
+            record = group.containers.get(ticket.container)
+            require_running(group, record, ticket.container)
+            assert record is not None and record.run_uid is not None
+            pids = {row.run_uid: row.pid for row in self._store.live_runs()}
+            pid = pids.get(record.run_uid)
+            if pid is None:
+                raise errors.container_log_not_available(record.name, group.name)
+            return pid, str(self._deployments.log_path(record.run_uid))
+
+    def metrics(self, sub: str, rg: str, name: str, query: dict[str, str] | None) -> dict[str, Any]:
+        """Azure Monitor's metrics (``query`` given) or metric definitions (None) of a group."""
+        with self._lock:
+            group = self._require_group(sub, rg, name)
+            uid, resource_id, location = group.uid, group.id, group.location
+            names = list(group.containers)
+        if query is None:
+            return metric_definitions(resource_id)
+        return query_metrics(resource_id, location, {c: self._metrics.points(uid, c) for c in names}, query)
+
+    def _metric_targets(self) -> dict[tuple[str, str], tuple[int, Any]]:
+        with self._lock:
+            if self._deployments.closed:
+                return {}
+            running = {r.run_uid: (g.uid, r.name) for g in self._groups for r in g.containers.values()
+                       if r.running and r.run_uid}
+            if not running:
+                return {}
+            return {running[row.run_uid]: (row.pid, None) for row in self._store.live_runs()
+                    if row.run_uid in running and row.pid}
 
     def operation_status(self, sub: str, location: str, operation_id: str) -> dict[str, Any]:
         with self._lock:
