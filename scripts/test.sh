@@ -16,4 +16,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 python -m pip install -q --disable-pip-version-check -e ".[test]"
+# The real Azure CLI for the `az container exec` test (its own cached venv; prints the az path).
+export ACI_WIDGETS_AZ="${ACI_WIDGETS_AZ:-$(bash scripts/azure-cli.sh)}"
 python -m pytest "$@"
