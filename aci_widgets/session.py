@@ -24,6 +24,8 @@ from typing import Any
 from .arm_calls import ArmCalls
 from .credentials import PUBLIC_ARM, AuthFile, read_auth_file
 from .errors import ConfigurationError
+from .exec_ops import ExecOperations
+from .metrics_ops import MetricsOperations
 from .ops import GroupOperations
 from .retries import NotifyingRetryPolicy
 from .tuning import Tuning, is_loopback
@@ -36,13 +38,14 @@ def _print_notice(message: str) -> None:
     print(message, file=sys.stdout, flush=True)
 
 
-def _operation(name: str) -> Any:
-    """A Session method that runs ``GroupOperations.<name>`` on the session's operations (same doc, signature)."""
-    method = getattr(GroupOperations, name)
+def _operation(name: str, owner: type = GroupOperations, attribute: str = "operations") -> Any:
+    """A Session method that runs ``GroupOperations.<name>`` on the session's operations (same doc, signature);
+    ``owner``/``attribute`` name another operations class and the Session attribute that holds it."""
+    method = getattr(owner, name)
 
     @functools.wraps(method)
     def forward(self: Session, *args: Any, **kwargs: Any) -> Any:
-        return method(self.operations, *args, **kwargs)
+        return method(getattr(self, attribute), *args, **kwargs)
 
     return forward
 
@@ -72,6 +75,9 @@ class Session:
     delete_resource_group = _operation("delete_resource_group")
     list_resource_groups = _operation("list_resource_groups")
     export_group = _operation("export_group")
+    exec = _operation("exec", ExecOperations, "exec_operations")
+    open_console = _operation("open_console", ExecOperations, "exec_operations")
+    metrics = _operation("metrics", MetricsOperations, "metrics_operations")
 
     def __init__(
         self,
@@ -102,6 +108,8 @@ class Session:
             retry_policy.on_retry = lambda message: self.notify(message)
         self.calls = ArmCalls(self)
         self.operations = GroupOperations(self.calls)
+        self.exec_operations = ExecOperations(self.calls)
+        self.metrics_operations = MetricsOperations(self.calls)
 
     def __repr__(self) -> str:
         return (
