@@ -23,6 +23,7 @@ from traitlets.config import Configurable
 
 from .commands import GroupCommands
 from .helpers import current_session, expected, first_line
+from .exec_commands import ExecCommands
 from .sweep_commands import SweepCommands
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class AciMagics(Magics, Configurable):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._parsers: Any = None
-        self._commands = (GroupCommands(self), SweepCommands(self))
+        self._commands = (GroupCommands(self), SweepCommands(self), ExecCommands(self))
 
     # -- the magic ---------------------------------------------------------------------------------------
     @no_var_expand  # commands are passed verbatim: "$HOME" and "{x}" belong to the container's shell
@@ -111,6 +112,8 @@ class AciMagics(Magics, Configurable):
         %aci export NAME [--format yaml|python|az]               %aci form     %aci browse [-g RG]
         %aci sweep NAME --params DF --image IMG [--command-line "cmd {col}"] [--env K={col}] [--concurrency N]
         %aci sweep NAME --attach                                 (re-attach after a kernel restart)
+        %aci exec NAME [-c CONTAINER] -- CMD ARGS                (output and exit code)
+        %aci metrics NAME [--since 1h] [--interval 1m]           (DataFrame time/container/metric/value + plot)
 
         Options: %config AciMagics (resource_group, location, backend, poll_interval, show_tracebacks).
         """
