@@ -111,7 +111,7 @@ class Console:
             self.closed = True
             try:
                 self._socket.close(timeout=1)
-            except Exception:  # already gone: nothing to tell the user
+            except Exception:  # noqa: BLE001, S110 - already gone: nothing to tell the user
                 pass
 
 

@@ -22,8 +22,8 @@ from traitlets import Bool, CaselessStrEnum, Float, Unicode, default, observe, v
 from traitlets.config import Configurable
 
 from .commands import GroupCommands
-from .helpers import current_session, expected, first_line
 from .exec_commands import ExecCommands
+from .helpers import current_session, expected, first_line
 from .sweep_commands import SweepCommands
 
 if TYPE_CHECKING:

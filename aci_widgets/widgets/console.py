@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 MAX_OUTPUT_CHARS = 64 * 1024
 HISTORY_SIZE = 50
 # CSI and OSC escape sequences, and the other control characters a terminal would act on (not \n or \t).
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f]")
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]"
+                      r"|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def terminal_text(raw: str) -> str:
@@ -136,7 +137,7 @@ class ConsoleView(widgets.VBox):
         try:
             self.console = self.session.open_console(self.group, self.container.value,
                                                      resource_group=self.resource_group)
-        except Exception as error:  # shown, never raised on a thread
+        except Exception as error:  # noqa: BLE001 - shown, never raised on a thread
             self.status.value = f"<span style='color:#b00'>{html.escape(one_line_error(error))}</span>"
             self.connect_button.disabled = False
             return

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -42,7 +42,8 @@ class MetricsView(widgets.VBox):
         self._thread: threading.Thread | None = None
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
         self.status = widgets.HTML(value="<span style='color:#666'>metrics load when this tab is shown</span>")
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh", layout=widgets.Layout(width="100px"))
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
+                                             layout=widgets.Layout(width="100px"))
         self.refresh_button.on_click(lambda _b: threading.Thread(target=self.refresh, daemon=True).start())
         super().__init__(children=[widgets.HBox([self.refresh_button, self.status]), self.image])
         self.add_class("aci-metrics")
@@ -62,7 +63,7 @@ class MetricsView(widgets.VBox):
             frame = self.session.metrics(self.group, resource_group=self.resource_group, since=self.since,
                                          interval="1m")
             self.image.value = png_bytes(plot_metrics(frame, title=f"{self.group}: last {self.since}"))
-        except Exception as error:  # shown, never raised on a thread
+        except Exception as error:  # noqa: BLE001 - shown, never raised on a thread
             self.status.value = f"<span style='color:#b00'>{html.escape(one_line_error(error))}</span>"
             return False
         self.frame = frame
@@ -83,7 +84,7 @@ class MetricsView(widgets.VBox):
     def _running(self) -> bool:
         try:
             return self.session.get_group(self.group, self.resource_group).state in ("Running", "Pending")
-        except Exception:  # a group that went away: nothing more to draw
+        except Exception:  # noqa: BLE001 - a group that went away: nothing more to draw
             return False
 
     def close(self) -> None:

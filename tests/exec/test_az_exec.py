@@ -52,7 +52,7 @@ def az(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
            "AZURE_CORE_COLLECT_TELEMETRY": "false", "AZURE_CORE_NO_COLOR": "true"}
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([az_path, *args], env=env, capture_output=True, text=True, timeout=120,
+        done = subprocess.run([az_path, *args], check=False, env=env, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL)
         if check and done.returncode != 0:
             raise AssertionError(f"az {' '.join(args[:3])} failed ({done.returncode}): {done.stderr[-1500:]}")

@@ -161,7 +161,7 @@ async def _attach(websocket: WebSocket, backend: Backend, ticket: Ticket, log_pa
             except ArmError:
                 running = False
             content = await run_in_threadpool(read_log, Path(log_path or "/nonexistent"), running=True)
-            fresh = content[len(sent):] if content.startswith(sent) else content
+            fresh = content.removeprefix(sent)
             if fresh:
                 await websocket.send_bytes(fresh.replace("\n", "\r\n").encode("utf-8"))
                 sent = content

@@ -74,7 +74,9 @@ class ProcessExecSession:
             self.process = subprocess.Popen(
                 argv, cwd=str(cwd), env=env, stdin=stdin, stdout=stdout, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True,
-                preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if tty else None)
+                # One ioctl in the child (make the pty its controlling terminal): no lock, no import, no
+                # allocation a thread of the parent could hold; the subprocess alternatives have no TIOCSCTTY.
+                preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if tty else None)  # noqa: PLW1509
         except OSError as error:
             for fd in (master, slave):
                 if fd >= 0:

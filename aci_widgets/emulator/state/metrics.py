@@ -222,7 +222,7 @@ def query_metrics(resource_id: str, location: str, points_by_container: dict[str
     filter_text = query.get("$filter") or ""
     selected = _FILTER_VALUE.findall(filter_text)
     first_bucket = math.floor(start / grain) * grain
-    buckets = [first_bucket + i * grain for i in range(int(math.ceil((end - first_bucket) / grain)))]
+    buckets = [first_bucket + i * grain for i in range(math.ceil((end - first_bucket) / grain))]
     window = {name: [p for p in points if start <= p[0] < end] for name, points in points_by_container.items()}
     value = []
     for name in (by_lower[n.lower()] for n in names):
