@@ -16,8 +16,13 @@ if TYPE_CHECKING:
 PANELS = (("CpuUsage", "CPU (millicores)", 1.0), ("MemoryUsage", "Memory (MiB)", 1.0 / 2**20))
 
 
-def plot_metrics(frame: pd.DataFrame, *, title: str | None = None, width: float = 8.0,
-                 height: float = 4.5) -> Figure:
+def plot_metrics(frame: pd.DataFrame, *, title: str | None = None, width: float = 8.0, height: float = 4.5,
+                 window: tuple[Any, Any] | None = None) -> Figure:
+    """``window`` (start, end) fixes the time axis (the query's span); else it spans the points, at least
+    two minutes around a single one."""
+    from datetime import timedelta
+
+    import matplotlib.dates as mdates
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), layout="constrained")
@@ -33,9 +38,16 @@ def plot_metrics(frame: pd.DataFrame, *, title: str | None = None, width: float 
             ax.legend(loc="upper left", fontsize="small")
         else:
             ax.text(0.5, 0.5, "no samples yet", transform=ax.transAxes, ha="center", va="center", alpha=0.6)
+    if window is None and not frame.empty:
+        first, last = frame["time"].min(), frame["time"].max()
+        window = (first - timedelta(minutes=1), last + timedelta(minutes=1)) if first == last else (first, last)
+    if window is not None:
+        axes[-1].set_xlim(*window)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    axes[-1].xaxis.set_major_locator(locator)
+    axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if title:
         figure.suptitle(title)
-    figure.autofmt_xdate()
     return figure
 
 

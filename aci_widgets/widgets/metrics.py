@@ -57,12 +57,18 @@ class MetricsView(widgets.VBox):
 
     def refresh(self) -> bool:
         """One query and a new plot; False (and the reason in the status) when it failed."""
+        from datetime import datetime, timezone
+
+        from ..metrics_ops import parse_since
         from ..metrics_plot import plot_metrics, png_bytes
 
         try:
+            end = datetime.now(timezone.utc)
             frame = self.session.metrics(self.group, resource_group=self.resource_group, since=self.since,
-                                         interval="1m")
-            self.image.value = png_bytes(plot_metrics(frame, title=f"{self.group}: last {self.since}"))
+                                         interval="1m", end=end)
+            window = (end - parse_since(self.since), end)
+            self.image.value = png_bytes(plot_metrics(frame, title=f"{self.group}: last {self.since}",
+                                                      window=window))
         except Exception as error:  # noqa: BLE001 - shown, never raised on a thread
             self.status.value = f"<span style='color:#b00'>{html.escape(one_line_error(error))}</span>"
             return False
