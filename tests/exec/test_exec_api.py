@@ -129,7 +129,7 @@ def test_metrics_plot_renders(session, unique_name):
     from aci_widgets.metrics_plot import plot_metrics
 
     run_group(session, unique_name, ["sleep", "60"])
-    time.sleep(2.2)
+    time.sleep(3.5)  # at least two readings: the first CPU point needs two
     frame = session.metrics(unique_name, since="10m")
     figure = plot_metrics(frame, title=unique_name)
     axes = figure.get_axes()
