@@ -27,6 +27,7 @@ _EXPORTS = {
     "GroupForm": "aci_widgets.widgets.form",
     "GroupBrowser": "aci_widgets.widgets.browser",
     "LogViewer": "aci_widgets.widgets.logs",
+    "local_auth_file": "aci_widgets.emulator.local",
 }
 
 __all__ = [
@@ -46,10 +47,12 @@ __all__ = [
     "connect",
     "default_session",
     "load_ipython_extension",
+    "local_auth_file",
     "unload_ipython_extension",
 ]
 
 if TYPE_CHECKING:
+    from .emulator.local import local_auth_file
     from .errors import AciError, InvalidInput, NotFound, OperationFailed
     from .results import GroupDetails, TaskResult
     from .session import Session, connect, default_session

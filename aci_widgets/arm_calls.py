@@ -120,14 +120,22 @@ class ArmCalls:
             text = text.replace(secret, "********")
         return text
 
-    def send_json(self, method: str, path: str, *, query: Mapping[str, Any] | None = None) -> Any:
+    def slowdown(self) -> float:
+        """How many times longer pollers pause as ARM's reads left fall (``budget.ArmBudget.slowdown``)."""
+        budget = getattr(self.connection, "budget", None)
+        return budget.slowdown() if budget is not None else 1.0
+
+    def send_json(self, method: str, path: str, *, query: Mapping[str, Any] | None = None,
+                  body: Any = None) -> Any:
         """A raw ARM request through the SDK client's pipeline; the parsed JSON body (or None)."""
         from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
         from azure.core.rest import HttpRequest
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
         params = {"api-version": CI_API_VERSION, **(query or {})}
-        response = _read(self.ci._send_request(HttpRequest(method, path, params=params), stream=True))
+        request = HttpRequest(method, path, params=params, json=body) if body is not None else \
+            HttpRequest(method, path, params=params)
+        response = _read(self.ci._send_request(request, stream=True))
         if response.status_code >= 400:
             # The same exception types the generated operations raise, parsed from the ARM envelope.
             error_type = {404: ResourceNotFoundError, 401: ClientAuthenticationError}.get(

@@ -26,6 +26,7 @@ from .arm_calls import PROVIDER, ArmCalls
 from .errors import InvalidInput, NotFound, OperationFailed
 from .logtail import LogCursor
 from .results import TERMINAL_GROUP_STATES, CreateHandle, GroupDetails, Progress, ProgressCallback, TaskResult
+from .terminal_cache import TerminalCache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,6 +40,7 @@ class GroupOperations:
 
     def __init__(self, calls: ArmCalls) -> None:
         self.calls = calls
+        self.terminal = TerminalCache()  # GET answers of ended groups: live lists do not ask again
 
     # -- list / get ---------------------------------------------------------------------------------
     def list_group_json(self, resource_group: str | None = None, *, all_groups: bool = False) -> list[dict]:
@@ -88,18 +90,37 @@ class GroupOperations:
         """``{group id: GET JSON}`` with at most ``tuning.max_parallel_gets`` gets in flight.
 
         A group deleted meanwhile (or a transient error) is left out rather than failing the whole list.
+        Groups that have ended and whose list JSON has not changed are answered from ``self.terminal``
+        (terminal_cache.py) without a GET.
         """
         def fetch(group: Mapping[str, Any]) -> tuple[str, dict | None]:
             try:
-                return str(group["id"]), self.calls.send_json("GET", str(group["id"]))
+                body = self.calls.send_json("GET", str(group["id"]))
             except Exception:  # noqa: BLE001 - see the docstring
                 return str(group["id"]), None
+            self.terminal.put(group, body)
+            return str(group["id"]), body
 
         if not groups:
             return {}
-        workers = max(1, min(self.calls.tuning.max_parallel_gets, len(groups)))
+        known = {str(g["id"]): self.terminal.get(g) for g in groups}
+        result = {gid: body for gid, body in known.items() if body is not None}
+        todo = [g for g in groups if known.get(str(g["id"])) is None]
+        if not todo:
+            return result
+        workers = max(1, min(self.calls.tuning.max_parallel_gets, len(todo)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aci-live") as pool:
-            return {gid: body for gid, body in pool.map(fetch, groups) if body is not None}
+            result.update({gid: body for gid, body in pool.map(fetch, todo) if body is not None})
+        return {str(g["id"]): result[str(g["id"])] for g in groups if str(g["id"]) in result}
+
+    def location_usage(self, location: str | None = None) -> list[dict]:
+        """ACI's quotas in a region and their current use (``location.list_usage``, raw JSON): ``ContainerGroups``,
+        ``StandardCores`` ... each with ``currentValue`` and ``limit``."""
+        where = location or self.calls.location or "eastus"
+        path = (f"{self.calls.subscription_path()}/providers/Microsoft.ContainerInstance/locations/"
+                f"{quote(where, safe='')}/usages")
+        with self.calls.errors(f"usage in {where}"):
+            return list((self.calls.send_json("GET", path) or {}).get("value") or [])
 
     def get_group_json(self, name: str, resource_group: str | None = None) -> dict:
         rg = self.calls.resource_group(resource_group)
@@ -120,6 +141,7 @@ class GroupOperations:
         if self.calls.backend == "local":
             self.ensure_resource_group(rg)
         body = spec.to_arm(location_default=self.calls.location or "eastus")
+        self.terminal.forget(self.calls.group_path(rg, spec.name))
         with self.calls.errors(f"create {spec.name}"):
             poller = self.calls.ci.container_groups.begin_create_or_update(
                 rg, spec.name, json.dumps(body).encode("utf-8"), content_type="application/json")
@@ -183,7 +205,7 @@ class GroupOperations:
             if timeout is not None and time.monotonic() - started > timeout:
                 timed_out = True
                 break
-            time.sleep(max(0.05, self.calls.tuning.poll_interval))
+            time.sleep(max(0.05, self.calls.tuning.poll_interval) * self.calls.slowdown())
             details = self.get_group(spec.name, rg)
             if progress is not None:
                 progress(Progress("run", spec.name, time.monotonic() - started, details.state or "Pending"))
@@ -240,13 +262,14 @@ class GroupOperations:
         pause = interval if interval is not None else (0.25 if self.calls.backend == "local" else 2.0)
         cursor = LogCursor()
         started = time.monotonic()
-        restarts = restart_count(group.json, container)
+        marker = run_marker(group.json, container)
         while True:
             finished = container_finished(group.json, container)
-            current = restart_count(group.json, container)
-            if current > restarts:
+            current = run_marker(group.json, container)
+            if new_run(marker, current):
                 yield from cursor.restart()
-            restarts = current
+            if current[1] or current[0] != marker[0]:
+                marker = current
             yield from cursor.advance(self.logs(name, container, resource_group=rg, timestamps=timestamps))
             if finished:
                 yield from cursor.flush()
@@ -254,25 +277,28 @@ class GroupOperations:
             if timeout is not None and time.monotonic() - started >= timeout:
                 return
             if stop is not None:
-                if stop.wait(pause):
+                if stop.wait(pause * self.calls.slowdown()):
                     return
             else:
-                time.sleep(pause)
+                time.sleep(pause * self.calls.slowdown())
             group = self.get_group(name, rg)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self, name: str, *, resource_group: str | None = None) -> None:
         rg = self.calls.resource_group(resource_group)
+        self.terminal.forget(self.calls.group_path(rg, name))
         with self.calls.errors(f"start {name}"):
             self.calls.ci.container_groups.begin_start(rg, name).result()
 
     def stop(self, name: str, *, resource_group: str | None = None) -> None:
         rg = self.calls.resource_group(resource_group)
+        self.terminal.forget(self.calls.group_path(rg, name))
         with self.calls.errors(f"stop {name}"):
             self.calls.ci.container_groups.stop(rg, name)
 
     def restart(self, name: str, *, resource_group: str | None = None) -> None:
         rg = self.calls.resource_group(resource_group)
+        self.terminal.forget(self.calls.group_path(rg, name))
         with self.calls.errors(f"restart {name}"):
             self.calls.ci.container_groups.begin_restart(rg, name).result()
 
@@ -284,6 +310,7 @@ class GroupOperations:
         deleted: list[str] = []
         missing: list[str] = []
         for name in names:
+            self.terminal.forget(self.calls.group_path(rg, name))
             with self.calls.errors(f"delete {name}"):
                 result = self.calls.ci.container_groups.begin_delete(rg, name).result()
             # ACI answers 204 (no body) for a group that does not exist.
@@ -361,6 +388,28 @@ def restart_count(group_json: Mapping[str, Any], container: str) -> int:
         if item.get("name") == container:
             return int(((item.get("properties") or {}).get("instanceView") or {}).get("restartCount") or 0)
     return 0
+
+
+def run_marker(group_json: Mapping[str, Any], container: str) -> tuple[int, str]:
+    """What tells one run of a container from the next in a GET answer: (restart count, start time).
+
+    A group restarted with ``begin_restart`` (from anywhere) starts its containers again with a new start
+    time while the restart count may stay 0, and the new log can be as long as the old one by the time we
+    look: the start time is what changes (issue 17 case 14). An empty start time (Waiting) is no run yet.
+    """
+    for item in (group_json.get("properties") or {}).get("containers", []):
+        if item.get("name") == container:
+            view = (item.get("properties") or {}).get("instanceView") or {}
+            started = str((view.get("currentState") or {}).get("startTime") or "")
+            return int(view.get("restartCount") or 0), started
+    return 0, ""
+
+
+def new_run(before: tuple[int, str] | None, now: tuple[int, str]) -> bool:
+    """Whether ``now`` is a later run than ``before`` (restart count rose, or a new start time)."""
+    if before is None:
+        return False
+    return now[0] > before[0] or (bool(before[1]) and bool(now[1]) and now[1] != before[1])
 
 
 def _last_warning(group_json: Mapping[str, Any]) -> str:

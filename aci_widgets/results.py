@@ -148,8 +148,26 @@ class TaskResult:
     def succeeded(self) -> bool:
         return self.state == "Succeeded"
 
+    def failure_reasons(self) -> dict[str, str]:
+        """For each container that failed (exit code not 0): the message of its last event that has one
+        (``exec: "nosuchbinary": no such file or directory``), so the reason sits beside the exit code."""
+        reasons: dict[str, str] = {}
+        failed = [c for c, code in self.exit_codes.items() if code not in (0, None)]
+        if not failed:
+            return reasons
+        events = self.details.events
+        for container in failed:
+            rows = events[(events["container"] == container) & (events["message"].astype(str).str.strip() != "")] \
+                if len(events) else events
+            if len(rows):
+                warnings = rows[rows["type"] == "Warning"]
+                reasons[container] = str((warnings if len(warnings) else rows).iloc[-1]["message"]).strip()
+        return reasons
+
     def summary(self) -> str:
-        codes = ", ".join(f"{c}: exit {code}" for c, code in self.exit_codes.items())
+        reasons = self.failure_reasons()
+        codes = ", ".join(f"{c}: exit {code}" + (f" ({reasons[c]})" if c in reasons else "")
+                          for c, code in self.exit_codes.items())
         late = " (still running at the timeout)" if self.timed_out else ""
         return f"{self.name} {self.state or 'unknown'} in {self.elapsed:.1f} s{late}; {codes}"
 

@@ -58,7 +58,7 @@ def check_group_name(name: str) -> str | None:
         return "is required"
     if len(name) > 63:
         return f"'{name}' is {len(name)} characters long; the limit is 63"
-    if not GROUP_NAME_RE.match(name):
+    if not GROUP_NAME_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: use lowercase letters, digits and single hyphens, "
             "not starting or ending with a hyphen"
@@ -69,7 +69,7 @@ def check_group_name(name: str) -> str | None:
 def check_container_name(name: str) -> str | None:
     if not name:
         return "is required"
-    if len(name) > 63 or not CONTAINER_NAME_RE.match(name):
+    if len(name) > 63 or not CONTAINER_NAME_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: at most 63 lowercase letters, digits or hyphens, "
             "starting and ending with a letter or digit"
@@ -78,7 +78,7 @@ def check_container_name(name: str) -> str | None:
 
 
 def check_dns_label(label: str) -> str | None:
-    if not DNS_LABEL_RE.match(label or ""):
+    if not DNS_LABEL_RE.fullmatch(label or ""):
         return (
             f"'{label}' is invalid: 5-63 letters, digits or hyphens, starting with a letter "
             "and ending with a letter or digit"
@@ -89,7 +89,7 @@ def check_dns_label(label: str) -> str | None:
 def check_env_name(name: str) -> str | None:
     if not name:
         return "is required"
-    if not ENV_NAME_RE.match(name):
+    if not ENV_NAME_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: 1-63 letters, digits or underscores, "
             "not starting or ending with an underscore"
@@ -98,7 +98,7 @@ def check_env_name(name: str) -> str | None:
 
 
 def check_volume_name(name: str) -> str | None:
-    if not VOLUME_NAME_RE.match(name or ""):
+    if not VOLUME_NAME_RE.fullmatch(name or ""):
         return f"'{name}' is invalid: 5-63 lowercase letters, digits or single hyphens"
     return None
 
@@ -106,7 +106,7 @@ def check_volume_name(name: str) -> str | None:
 def check_resource_group_name(name: str) -> str | None:
     if not name:
         return "is required"
-    if not RESOURCE_GROUP_RE.match(name):
+    if not RESOURCE_GROUP_RE.fullmatch(name):
         return (
             f"'{name}' is invalid: 1-90 letters, digits, underscores, hyphens, periods or "
             "parentheses, not ending in a period"

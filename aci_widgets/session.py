@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from .arm_calls import ArmCalls
+from .budget import ArmBudget
 from .credentials import PUBLIC_ARM, AuthFile, read_auth_file
 from .errors import ConfigurationError
 from .exec_ops import ExecOperations
@@ -62,6 +63,7 @@ class Session:
     live_states = _operation("live_states")
     get_many = _operation("get_many")
     get_group_json = _operation("get_group_json")
+    location_usage = _operation("location_usage")
     get_group = _operation("get_group")
     create_group = _operation("create_group")
     run_task = _operation("run_task")
@@ -93,6 +95,7 @@ class Session:
         secrets: tuple[str, ...] = (),
         notify: Notify | None = None,
         retry_policy: NotifyingRetryPolicy | None = None,
+        budget: ArmBudget | None = None,
     ) -> None:
         self.ci = ci
         self.rm = rm
@@ -106,6 +109,9 @@ class Session:
         self.notify: Notify = notify or _print_notice
         if retry_policy is not None:
             retry_policy.on_retry = lambda message: self.notify(message)
+        # ARM's token budget as the answers report it (budget.py); hooked into clients we build ourselves.
+        self.budget = budget or ArmBudget()
+        self.budget.notify = lambda message: self.notify(message)
         self.calls = ArmCalls(self)
         self.operations = GroupOperations(self.calls)
         self.exec_operations = ExecOperations(self.calls)
@@ -134,7 +140,7 @@ class Session:
 
 
 def _build_clients(credential: Any, subscription_id: str, *, base_url: str, verify: bool | str,
-                   tuning: Tuning, retry_policy: NotifyingRetryPolicy) -> tuple[Any, Any]:
+                   tuning: Tuning, retry_policy: NotifyingRetryPolicy, budget: ArmBudget) -> tuple[Any, Any]:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
     from azure.mgmt.resource.resources import ResourceManagementClient
 
@@ -145,6 +151,8 @@ def _build_clients(credential: Any, subscription_id: str, *, base_url: str, veri
         "connection_verify": verify,
         "polling_interval": tuning.poll_interval,
         "retry_policy": retry_policy,
+        "raw_request_hook": budget.before_request,
+        "raw_response_hook": budget.after_response,
     }
     ci = ContainerInstanceManagementClient(credential, subscription_id, **common)
     rm = ResourceManagementClient(credential, subscription_id, **common)
@@ -156,10 +164,13 @@ def _session_from_auth_file(auth: AuthFile, *, backend: str, description: str, o
     tuning = Tuning.for_endpoint(auth.resource_manager, **overrides)
     retry_policy = NotifyingRetryPolicy(retry_total=tuning.retry_total,
                                         retry_backoff_factor=tuning.retry_backoff_factor)
+    budget = ArmBudget()
     ci, rm = _build_clients(auth.credential(), auth.subscription_id, base_url=auth.resource_manager,
-                            verify=auth.connection_verify(), tuning=tuning, retry_policy=retry_policy)
+                            verify=auth.connection_verify(), tuning=tuning, retry_policy=retry_policy,
+                            budget=budget)
     return Session(ci, rm, backend=backend, subscription_id=auth.subscription_id, description=description,
-                   tuning=tuning, secrets=auth.secret_values(), retry_policy=retry_policy, **defaults)
+                   tuning=tuning, secrets=auth.secret_values(), retry_policy=retry_policy, budget=budget,
+                   **defaults)
 
 
 def _local_session(overrides: dict[str, Any], **defaults: Any) -> Session:
@@ -206,11 +217,12 @@ def _azure_session(auth_file: str | None, subscription_id: str | None, credentia
     retry_policy = NotifyingRetryPolicy(retry_total=tuning.retry_total,
                                         retry_backoff_factor=tuning.retry_backoff_factor)
     verify = os.environ.get("REQUESTS_CA_BUNDLE") or True
+    budget = ArmBudget()
     ci, rm = _build_clients(credential, subscription, base_url=PUBLIC_ARM, verify=verify,
-                            tuning=tuning, retry_policy=retry_policy)
+                            tuning=tuning, retry_policy=retry_policy, budget=budget)
     return Session(ci, rm, backend="azure", subscription_id=subscription, tuning=tuning,
                    description=f"Azure (subscription {subscription}, {type(credential).__name__})",
-                   retry_policy=retry_policy, **defaults)
+                   retry_policy=retry_policy, budget=budget, **defaults)
 
 
 def _with_subscription(auth: AuthFile, subscription_id: str) -> AuthFile:

@@ -216,11 +216,13 @@ class Emulator:
         from aci_widgets.emulator.launcher import ensure_running
 
         for key, value in {"ACI_EMULATOR_HOME": str(self.home_path), "ACI_EMULATOR_PORT": str(self.port),
-                           "ACI_EMULATOR_PAGE_SIZE": "100"}.items():
+                           "ACI_EMULATOR_PAGE_SIZE": "100",
+                           "ACI_WIDGETS_SWEEP_DIR": str(self.home_path.parent / "sweeps")}.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         self.home = EmulatorHome(self.home_path)
-        self.url, self.pid = ensure_running(self.home, self.port)
+        # Limits off for the cases that seed thousands of groups; the sweep-limits case turns Azure's on.
+        self.url, self.pid = ensure_running(self.home, self.port, extra_args=("--limits=off",))
         return self
 
     def auth_file(self) -> Path:

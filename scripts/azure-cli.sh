@@ -32,7 +32,7 @@ if [ -n "${ACI_WIDGETS_CACHE:-}" ]; then
 elif mkdir -p /var/cache/aci-widgets 2>/dev/null && [ -w /var/cache/aci-widgets ]; then
   CACHE=/var/cache/aci-widgets
 else
-  CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/aci-widgets"
+  CACHE="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/aci-widgets"
   log "/var/cache/aci-widgets is not writable; using $CACHE"
 fi
 
@@ -40,8 +40,15 @@ VENV="$CACHE/azure-cli-$VERSION"
 AZ="$VENV/bin/az"
 MARKER="$VENV/.aci-widgets-complete"
 
+# Complete: marked for this version, and the venv's interpreter still resolves (a base Python
+# removed since the install would leave a dead `az`; the slow path then rebuilds the venv).
+ready() {
+  [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ] \
+    && [ -x "$(readlink -f "$VENV/bin/python")" ]
+}
+
 # Fast path: no Python started, no network.
-if [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ]; then
+if ready; then
   printf '%s\n' "$AZ"
   exit 0
 fi
@@ -55,7 +62,7 @@ if command -v flock >/dev/null 2>&1; then
     flock 9
   fi
   # The other run may have finished it.
-  if [ -x "$AZ" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION" ]; then
+  if ready; then
     printf '%s\n' "$AZ"
     exit 0
   fi

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 python -m pip install -q --disable-pip-version-check -e ".[notebook]"
 # The emulator is also started on demand by `%aci use local`; starting it here makes the first cell instant.
 aci-emulator start
+# No "get notified about Jupyter news?" pop-up over the notebook (a choice the user already made is kept).
+python scripts/lab_no_news.py
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 extra=()
 [ "$(id -u)" = "0" ] && extra+=(--allow-root)

@@ -16,6 +16,13 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 python -m pip install -q --disable-pip-version-check -e ".[test]"
-# The real Azure CLI for the `az container exec` test (its own cached venv; prints the az path).
-export ACI_WIDGETS_AZ="${ACI_WIDGETS_AZ:-$(bash scripts/azure-cli.sh)}"
+
+# The Azure CLI drives the quickstart in tests/clients (issue 13): its own cached venv, never a dependency.
+if ACI_TEST_AZ="$(bash scripts/azure-cli.sh)"; then
+  export ACI_TEST_AZ
+elif [ "${CI:-}" = "true" ]; then
+  echo "the Azure CLI is required in CI and scripts/azure-cli.sh could not install it" >&2; exit 1
+else
+  echo "note: scripts/azure-cli.sh failed; the Azure CLI tests will be skipped on this machine" >&2
+fi
 python -m pytest "$@"

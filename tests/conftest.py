@@ -140,8 +140,15 @@ class RunningEmulator:
 
 def start_emulator(home_path: Path, port: int | None = None,
                    extra_args: tuple[str, ...] = ()) -> RunningEmulator:
-    """Start (or find) the server of ``home_path`` and write its auth file. Used by fixtures and CLI tests."""
+    """Start (or find) the server of ``home_path`` and write its auth file. Used by fixtures and CLI tests.
+
+    Test servers run with ``--limits=off`` unless ``extra_args`` say otherwise: many tests create hundreds of
+    groups or send thousands of requests in seconds. The tests of Azure's limits (tests/limits/) and of sweeps
+    under them pass ``--limits=azure`` (with a time scale) explicitly; users get Azure's limits by default.
+    """
     home = EmulatorHome(home_path)
+    if not any(arg.startswith("--limits") for arg in extra_args):
+        extra_args = ("--limits=off", *extra_args)
     base_url, pid = launcher.ensure_running(home, port or free_port(), extra_args=extra_args)
     auth_file = write_auth_file(home, base_url)
     return RunningEmulator(home, base_url, int(base_url.rsplit(":", 1)[1]), pid, auth_file,
@@ -181,6 +188,21 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulat
             else:
                 os.environ[name] = value
         assert not left, f"container processes left running after the emulator stopped: {sorted(left)}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_journals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Sweep journals (aci_widgets/sweep_journal.py) go to a temporary folder, never the user's data dir."""
+    from aci_widgets.sweep_journal import SWEEP_DIR_ENV
+
+    saved = os.environ.get(SWEEP_DIR_ENV)
+    folder = tmp_path_factory.mktemp("sweep-journals")
+    os.environ[SWEEP_DIR_ENV] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop(SWEEP_DIR_ENV, None)
+    else:
+        os.environ[SWEEP_DIR_ENV] = saved
 
 
 # -- SDK clients, exactly as a user builds them from the auth file ---------------------------------

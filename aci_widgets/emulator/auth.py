@@ -13,11 +13,13 @@ plain http), so the emulator is its own tiny certificate authority and its own t
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import hmac
 import ipaddress
 import json
+import math
 import secrets
 import time
 from pathlib import Path
@@ -191,32 +193,63 @@ class TokenRejected(Exception):
         self.message = message
 
 
+# How far a token's nbf/iat may lie ahead of our clock (clients and server share a machine, but not always a clock).
+CLOCK_SKEW_SECONDS = 300
+MAX_TOKEN_CHARS = 16 * 1024
+
+
 def verify_token(config: dict[str, Any], token: str, *, now: float | None = None) -> dict[str, Any]:
-    """The token's claims, or ``TokenRejected`` with the ARM code and message for a 401."""
+    """The token's claims, or ``TokenRejected`` with the ARM code and message for a 401.
+
+    Anything that is not a well-formed token we signed is ``InvalidAuthenticationToken``: non-ASCII bytes,
+    odd lengths, claims that are not numbers (``exp: 1e400``), never an exception.
+    """
+    invalid = TokenRejected("InvalidAuthenticationToken", "The access token is invalid.")
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        raise invalid
     parts = token.split(".")
     if len(parts) != 3:
-        raise TokenRejected("InvalidAuthenticationToken", "The access token is invalid.")
+        raise invalid
     signed_part = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(_signature(config["signingKey"], signed_part), parts[2]):
         raise TokenRejected("InvalidAuthenticationToken",
                             "The access token is invalid: its signature does not match.")
     try:
         claims = json.loads(_b64url_decode(parts[1]))
-        expires = int(claims["exp"])
-    except (ValueError, KeyError, TypeError):
-        raise TokenRejected("InvalidAuthenticationToken", "The access token is invalid.") from None
+        expires = _whole_seconds(claims["exp"])
+        not_before = _whole_seconds(claims.get("nbf", claims.get("iat", 0)))
+        issued = _whole_seconds(claims.get("iat", not_before))
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, binascii.Error):
+        raise invalid from None
     current = time.time() if now is None else now
     if expires < current:
-        expired_at = dt.datetime.fromtimestamp(expires, dt.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
-        now_text = dt.datetime.fromtimestamp(current, dt.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
         raise TokenRejected("ExpiredAuthenticationToken",
-                            f"The access token expiry UTC time '{expired_at}' is earlier than current UTC "
-                            f"time '{now_text}'.")
+                            f"The access token expiry UTC time '{_utc(expires)}' is earlier than current UTC "
+                            f"time '{_utc(current)}'.")
+    if max(not_before, issued) > current + CLOCK_SKEW_SECONDS:
+        raise TokenRejected("InvalidAuthenticationToken",
+                            f"The access token is not valid yet: it becomes valid at UTC time "
+                            f"'{_utc(max(not_before, issued))}', after the current UTC time '{_utc(current)}'.")
     if claims.get("tid") != config["tenantId"]:
         raise TokenRejected("InvalidAuthenticationTokenTenant",
                             f"The access token is from the wrong issuer '{claims.get('iss')}'. It must match "
                             f"the tenant associated with this subscription.")
     return claims
+
+
+def _whole_seconds(value: Any) -> int:
+    """A JWT time claim: a finite number of seconds (bools and text are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not finite")
+    if abs(value) > 1e11:  # past the year 5000: no token of ours
+        raise ValueError("out of range")
+    return int(value)
+
+
+def _utc(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
 
 
 def client_credentials_valid(config: dict[str, Any], client_id: str, client_secret: str) -> bool:

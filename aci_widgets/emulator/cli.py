@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import HOME_ENV, PORT_ENV, EmulatorHome
+from .config import HOME_ENV, PORT_ENV, EmulatorHome, UnsafePath
+from .state.store import StoreCorrupted
 
 if TYPE_CHECKING:
     from .arm.app import ApiSettings
@@ -29,16 +30,20 @@ NOT_RUNNING_EXIT = 3  # as LSB init scripts' "status" says "program is not runni
 _ENVIRONMENT_HELP = f"""\
 environment:
   {HOME_ENV}             state folder (groups, logs, CA, secrets); default: the user's data dir
-  {PORT_ENV}             port on 127.0.0.1 (default: config.json "port", 47211)
+  {PORT_ENV}             port on 127.0.0.1 (default: config.json "port": 47211 if free at first use)
   {LATENCY_ENV}        milliseconds added to every ARM request (serve/start)
   {PROVISIONING_DELAY_ENV}  seconds a create stays Pending before its containers start
   {FAULTS_ENV}           faults to inject at start, e.g. "503:2,429:1:0.5" (STATUS:COUNT[:RETRY_AFTER])
   ACI_EMULATOR_PAGE_SIZE        list page size (default 100)
+  ACI_EMULATOR_LIMITS           "azure" (default: Azure's quotas, create rates and ARM throttling) or "off"
+  ACI_EMULATOR_TIME_SCALE       the limits' clock: 0.01 makes 5 minutes 3 s and a refill of 25/s 2,500/s
+  ACI_EMULATOR_LIMIT_VALUES     limits to change, e.g. "ContainerGroups=10,readsBucket=50" (see --limit)
   {ACCESS_LOG_ENV}       "1" to log every request (to emulator.log when detached)
 
 examples:
   aci-emulator start                       # detached; idempotent
   export AZURE_AUTH_LOCATION=$(aci-emulator auth-file)
+  eval "$(aci-emulator az-env)"            # then az container list ... talks to the emulator
   aci-emulator serve --port 8443 --latency-ms 50 --fault 503:2
   aci-emulator image add my-job -- python /path/to/job.py
 """
@@ -57,8 +62,24 @@ def _knob_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="STATUS:COUNT[:RETRY_AFTER]",
                         help=f"answer the next COUNT ARM requests with STATUS, e.g. 503:3 or 429:2:1; "
                              f"repeatable (env {FAULTS_ENV}, comma-separated)")
+    parser.add_argument("--limits", choices=("azure", "off"), default=None,
+                        help="enforce Azure's limits (the default: 100 groups and 100 standard cores per region, "
+                             "100 creates/5 min and 300/h, deletes the same, ARM's token buckets: reads 250 at "
+                             "25/s, writes and deletes 200 at 10/s) or not (env ACI_EMULATOR_LIMITS)")
+    parser.add_argument("--time-scale", type=float, metavar="F", default=None,
+                        help="run the limits' windows and refills F times as long: 0.01 makes 5 minutes 3 s "
+                             "(env ACI_EMULATOR_TIME_SCALE)")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one limit; repeatable. Names: " + ", ".join(_limit_names())
+                             + " (env ACI_EMULATOR_LIMIT_VALUES, comma-separated)")
     parser.add_argument("--access-log", action="store_true", default=None,
                         help=f"log every request (env {ACCESS_LOG_ENV}=1)")
+
+
+def _limit_names() -> tuple[str, ...]:
+    from .state.quotas import LIMIT_NAMES
+
+    return LIMIT_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     auth_file.add_argument("--port", type=int, help="port to write (default: the running server's, else config)")
     auth_file.add_argument("--output", "-o", help="where to write it (default: <home>/auth.json)")
     command("ca", "Print the path of the emulator's CA certificate alone (created if missing).")
+    az_env = command("az-env", "Start the emulator if needed, write an Azure CLI configuration of its own "
+                               "(cloud registered, service principal logged in) and print the shell exports that "
+                               "select it: eval \"$(aci-emulator az-env)\". Your own az login is untouched.")
+    az_env.add_argument("--port", type=int, help="port to start on (default: the running server's, else config)")
     reset = command("reset", "Delete every container group, resource group, process and log.")
     reset.add_argument("--yes", action="store_true", help="do it without asking")
 
@@ -114,7 +139,15 @@ def _settings(args: argparse.Namespace) -> tuple[ApiSettings, list[str]]:
     settings.latency_ms = latency
     settings.provisioning_delay = delay
     settings.faults = [FaultRule.parse(text) for text in fault_texts]
+    from .state.quotas import LimitSettings
+
+    settings.limits = LimitSettings.from_env(args.limits, args.time_scale, args.limit)
     passthrough = [f"--latency-ms={latency:g}"]
+    if args.limits is not None:
+        passthrough.append(f"--limits={args.limits}")
+    if args.time_scale is not None:
+        passthrough.append(f"--time-scale={args.time_scale:g}")
+    passthrough += [f"--limit={text}" for text in args.limit]
     if delay is not None:
         passthrough.append(f"--provisioning-delay={delay:g}")
     passthrough += [f"--fault={text.strip()}" for text in fault_texts]
@@ -133,8 +166,9 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     home = _home(args)
     settings, _ = _settings(args)
-    port = args.port if args.port is not None else home.port()
-    print(f"aci-emulator serving https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
+    port = args.port if args.port is not None else _home_port(home)
+    # Said before the bind: "starting", not "serving" (a taken port fails right after this line).
+    print(f"aci-emulator starting on https://127.0.0.1:{port} (home {home.path}, pid {os.getpid()})", flush=True)
     try:
         serve(home, port, settings, access_log=access_log)
     except (EmulatorAlreadyRunning, PortInUse) as exc:
@@ -143,6 +177,16 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _home_port(home: EmulatorHome) -> int:
+    """The home's port; re-chosen (saved, auth file rewritten, one line) when another process holds it."""
+    from .home_port import rechoose_if_taken
+    from .server import lock_is_held
+
+    if home.port_pinned() or lock_is_held(home):
+        return home.port()  # pinned, or this home's own server holds it (serve then says so)
+    return rechoose_if_taken(home)
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -191,8 +235,23 @@ def _auth_file(args: argparse.Namespace) -> int:
         url = f"https://127.0.0.1:{args.port}"
     else:
         url = running_url(home) or home.base_url()
-    path = write_auth_file(home, url, Path(args.output).expanduser().resolve() if args.output else None)
+    path = write_auth_file(home, url, Path(args.output).expanduser().absolute() if args.output else None)
     print(path)
+    return 0
+
+
+def _az_env(args: argparse.Namespace) -> int:
+    from .azcli import shell_exports, write_cli_config
+    from .launcher import EmulatorStartError, ensure_running
+
+    home = _home(args).ensure()
+    try:
+        url, _pid = ensure_running(home, args.port)
+    except EmulatorStartError as exc:
+        print(f"aci-emulator az-env: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(shell_exports(write_cli_config(home, url)))
+    print(f"# az now talks to the ACI emulator at {url} (config {home.path}/azure-cli)", file=sys.stderr)
     return 0
 
 
@@ -262,7 +321,7 @@ def _image(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"serve": _serve, "start": _start, "stop": _stop, "status": _status, "auth-file": _auth_file,
-             "ca": _ca, "reset": _reset, "image": _image}
+             "ca": _ca, "reset": _reset, "image": _image, "az-env": _az_env}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a bad --fault, port or environment value
         print(f"aci-emulator: {exc}", file=sys.stderr)
         return 2
+    except (UnsafePath, StoreCorrupted) as exc:  # one line that says what and how to recover
+        print(f"aci-emulator: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

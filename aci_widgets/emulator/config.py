@@ -6,6 +6,7 @@ Everything lives under one folder (``ACI_EMULATOR_HOME``, default: the user's da
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -28,14 +29,40 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("aci-emulator", appauthor=False))
 
 
+class UnsafePath(OSError):
+    """A private file would be written through a symbolic link (someone may be waiting at the other end)."""
+
+
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only (created 0600, never world-readable)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` readable by the owner only, atomically and never through a symlink.
+
+    The temporary file has a random name in the same folder and is created with ``O_EXCL | O_NOFOLLOW``,
+    so a link planted at a predictable name (``auth.json.tmp`` in a shared folder) can neither receive the
+    secret nor be followed; the rename then replaces ``path`` itself, never what a link at ``path`` names.
+    """
+    if path.is_symlink():
+        raise UnsafePath(f"refusing to write {path}: it is a symbolic link (remove it, or choose another path)")
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    for _attempt in range(16):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
+        except FileExistsError:
+            continue
+        break
+    else:  # pragma: no cover - 16 collisions of 64 random bits
+        raise UnsafePath(f"could not create a private temporary file next to {path}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass(frozen=True)
@@ -107,8 +134,11 @@ class EmulatorHome:
         self.ensure()
         if self.config_path.exists():
             return json.loads(self.config_path.read_text(encoding="utf-8"))
+        from .ports import choose_port
+
         config = {
-            "port": DEFAULT_PORT,
+            # The documented default when it is free; else a free one (another home's emulator may hold it).
+            "port": choose_port(DEFAULT_PORT),
             "subscriptionId": str(uuid.uuid4()),
             "tenantId": str(uuid.uuid4()),
             "clientId": str(uuid.uuid4()),
@@ -118,6 +148,10 @@ class EmulatorHome:
         }
         write_private(self.config_path, json.dumps(config, indent=2))
         return config
+
+    def port_pinned(self) -> bool:
+        """True when the environment pins the port (``ACI_EMULATOR_PORT``): never re-chosen then."""
+        return bool(os.environ.get(PORT_ENV))
 
     def port(self) -> int:
         env = os.environ.get(PORT_ENV)

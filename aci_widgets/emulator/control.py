@@ -66,6 +66,26 @@ class EmulatorControl:
     def set_provisioning_delay(self, seconds: float) -> dict[str, Any]:
         return self._call("POST", "provisioning-delay", {"seconds": seconds})
 
+    def limits(self) -> dict[str, Any]:
+        """Azure's limits as enforced now: ``mode``, ``timeScale``, ``values`` (every number), and what they did:
+        ``refused`` (quota and rate refusals by name), ``peakGroups`` (most groups a subscription/region held at
+        once), ``throttled`` / ``answered`` (ARM requests per operation type)."""
+        return self._call("GET", "limits")
+
+    def set_limits(self, mode: str | None = None, *, time_scale: float | None = None,
+                   values: dict[str, float] | None = None, clear: bool = False) -> dict[str, Any]:
+        """Change the limits while the server runs: ``mode`` "azure" or "off", the time scale, any number
+        (``values={"ContainerGroups": 10, "readsBucket": 50}``); ``clear`` empties the windows, buckets and
+        counters."""
+        body: dict[str, Any] = {"clear": clear}
+        if mode is not None:
+            body["mode"] = mode
+        if time_scale is not None:
+            body["timeScale"] = time_scale
+        if values:
+            body["values"] = values
+        return self._call("POST", "limits", body)
+
     def settings(self) -> dict[str, Any]:
         """The current knobs: ``latencyMs``, ``provisioningDelay``, ``faults``, ``pageSize``."""
         return self._call("GET", "settings")

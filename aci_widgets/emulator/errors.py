@@ -21,6 +21,7 @@ class ArmError(Exception):
         self.message = message
         self.target = target
         self.details = details or []
+        self.headers: dict[str, str] = {}  # extra answer headers (Retry-After on a rate limit)
 
     def to_body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -100,3 +101,16 @@ def resource_group_location_conflict(resource_group: str, existing: str, request
     return ArmError(409, "InvalidResourceGroupLocation",
                     f"Invalid resource group location '{requested}'. The Resource group '{resource_group}' "
                     f"already exists in location '{existing}'.")
+
+
+def disk_full(home: str) -> ArmError:
+    # invented: a fault of this machine, not of the request; 507 so that clients do not retry it blindly
+    return ArmError(507, "InsufficientStorage",
+                    f"The emulator's disk is full (home {home}): the change was not saved and nothing changed. "
+                    "Free some space there and send the request again.")
+
+
+def resource_group_being_deleted(resource_group: str) -> ArmError:
+    return ArmError(409, "ResourceGroupBeingDeleted",
+                    f"The resource group '{resource_group}' is in deprovisioning state and cannot perform this "
+                    "operation.")

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from .config import EmulatorHome
 
 START_TIMEOUT_SECONDS = 20.0
+# A server that answers "reconciling" is never killed by a start; it gets this long before start gives up waiting.
+RECONCILE_PATIENCE_SECONDS = 600.0
 STOP_TIMEOUT_SECONDS = 10.0
 _POLL_SECONDS = 0.02
 
@@ -44,11 +46,19 @@ class EmulatorStatus:
     url: str | None
     home: str
     healthy: bool = False
+    reconciling: bool = False  # answering, but still settling what an earlier run left
 
     def describe(self) -> str:
         if not self.running:
             return f"aci-emulator is not running (home {self.home})"
-        health = "healthy" if self.healthy else "NOT answering its health check"
+        if self.reconciling:
+            health = "reconciling the containers an earlier run left (ready soon)"
+        elif self.healthy:
+            health = "healthy"
+        elif self.url is None:
+            health = "starting"
+        else:
+            health = "NOT answering its health check"
         return f"aci-emulator is running, {health}: pid {self.pid}, url {self.url}, home {self.home}"
 
 
@@ -84,8 +94,10 @@ def status(home: EmulatorHome) -> EmulatorStatus:
     if info is None:  # locked but not yet serving: it is starting up (reconciling)
         return EmulatorStatus(True, _read_pid(home), None, str(home.path))
     answer = health(home, info.url)
+    ours = answer is not None and answer.get("pid") == info.pid
     return EmulatorStatus(True, info.pid, info.url, str(home.path),
-                          healthy=answer is not None and answer.get("pid") == info.pid)
+                          healthy=ours and answer.get("status") == "ok",
+                          reconciling=ours and answer.get("status") == "reconciling")
 
 
 def running_url(home: EmulatorHome) -> str | None:
@@ -111,7 +123,30 @@ def ensure_running(home: EmulatorHome, port: int | None = None, *, extra_args: S
     current = status(home)
     if current.running:
         return _wait_for_existing(home, port, timeout)
-    port = home.port() if port is None else port
+    if port is not None or home.port_pinned():
+        return _spawn(home, home.port() if port is None else port, extra_args, timeout)
+    # The home's own port: re-chosen when another process holds it, and once more when a second home
+    # started at the same moment won the race for the same free port (our server then exits at its bind).
+    from .home_port import rechoose_if_taken
+    from .ports import port_is_free
+
+    deadline = time.monotonic() + timeout
+    for attempt in range(3):
+        chosen = rechoose_if_taken(home, say=_say)
+        try:
+            return _spawn(home, chosen, extra_args, deadline - time.monotonic())
+        except EmulatorStartError:
+            if attempt == 2 or status(home).running or port_is_free(chosen):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _spawn(home: EmulatorHome, port: int, extra_args: Sequence[str], timeout: float) -> tuple[str, int]:
+    """Start ``aci-emulator serve`` on ``port`` and wait until it answers."""
     command = [sys.executable, "-m", "aci_widgets.emulator.cli", "serve", "--home", str(home.path),
                "--port", str(port), *extra_args]
     log_fd = os.open(home.server_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -122,7 +157,8 @@ def ensure_running(home: EmulatorHome, port: int | None = None, *, extra_args: S
         os.close(log_fd)
     _children[process.pid] = process
     url = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
@@ -134,8 +170,15 @@ def ensure_running(home: EmulatorHome, port: int | None = None, *, extra_args: S
                 f"{_log_tail(home)}")
         answer = health(home, url, timeout=1.0)
         if answer is not None and answer.get("pid") == process.pid:
-            return url, process.pid
+            if answer.get("status") == "ok":
+                return url, process.pid
+            # It serves and is reconciling: killing it now would interrupt the clean-up and leave containers
+            # without a server. Wait for it, as long as it takes (bounded by RECONCILE_PATIENCE_SECONDS).
+            deadline = max(deadline, started + RECONCILE_PATIENCE_SECONDS)
         time.sleep(_POLL_SECONDS)
+    if status(home).reconciling:
+        raise EmulatorStartError(f"the emulator (pid {process.pid}) is still reconciling after "
+                                 f"{RECONCILE_PATIENCE_SECONDS:g} s; it goes on (aci-emulator status)")
     _terminate(process.pid)
     raise EmulatorStartError(f"the emulator did not answer on {url} within {timeout:g} s; "
                              f"see {home.server_log_path}:\n{_log_tail(home)}")
@@ -143,9 +186,12 @@ def ensure_running(home: EmulatorHome, port: int | None = None, *, extra_args: S
 
 def _wait_for_existing(home: EmulatorHome, port: int | None, timeout: float) -> tuple[str, int]:
     """A server already holds the home (maybe still reconciling): wait until it answers."""
-    deadline = time.monotonic() + max(timeout, 1.0)
+    started = time.monotonic()
+    deadline = started + max(timeout, 1.0)
     while time.monotonic() < deadline:
         current = status(home)
+        if current.reconciling:
+            deadline = max(deadline, started + RECONCILE_PATIENCE_SECONDS)
         if not current.running:
             raise EmulatorStartError(f"the emulator serving {home.path} stopped while we waited for it; "
                                      f"see {home.server_log_path}")
@@ -172,6 +218,10 @@ def stop(home: EmulatorHome, timeout: float = STOP_TIMEOUT_SECONDS) -> int | Non
     pid = _read_pid(home)
     if pid is None:
         return None
+    if status(home).reconciling:
+        # Its SIGTERM handler waits for the reconcile, then kills every container: a SIGKILL after the usual
+        # 10 s would leave them without a server.
+        timeout = max(timeout, RECONCILE_PATIENCE_SECONDS)
     _signal(pid, signal.SIGTERM)
 
     def gone() -> bool:  # the lock is released just before the interpreter winds down: wait for both

@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -147,8 +148,12 @@ def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | N
         sock = _bind(port)
         backend = Backend(home)
         try:
-            backend.reconcile()
             app = create_app(backend, home, settings or ApiSettings.from_env())
+            # Serve at once and reconcile beside it: health says "reconciling" meanwhile (ARM calls get 503 +
+            # Retry-After), so `aci-emulator start` waits for it instead of killing a server mid clean-up.
+            ready = app.state.api.control.ready
+            ready.clear()
+            threading.Thread(target=_reconcile, args=(backend, ready), name="aci-reconcile", daemon=True).start()
             config = uvicorn.Config(
                 app, host=HOST, port=port, ssl_certfile=str(home.server_cert_path),
                 ssl_keyfile=str(home.server_key_path), access_log=access_log,
@@ -168,6 +173,15 @@ def serve(home: EmulatorHome, port: int | None = None, settings: ApiSettings | N
             backend.shutdown(kill_processes=True)
             sock.close()
     logging.getLogger("aci_widgets.emulator").info("emulator on port %s stopped", port)
+
+
+def _reconcile(backend: Any, ready: threading.Event) -> None:
+    try:
+        backend.reconcile()
+    except Exception:
+        logging.getLogger("aci_widgets.emulator").exception("reconciling after a restart failed")
+    finally:
+        ready.set()
 
 
 def _server_class() -> type:

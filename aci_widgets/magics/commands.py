@@ -44,6 +44,25 @@ class GroupCommands:
                                    poll_interval=self.m.poll_interval, quiet=True)
         self.m.adopt(current)
         print(f"aci: using {current.description}; resource group {current.resource_group or '(none: use -g)'}")
+        self._point_az(current.backend)
+
+    @staticmethod
+    def _point_az(backend: str) -> None:
+        """``!az`` follows the backend: the emulator's own az configuration for local (the user's az login is
+        untouched), the user's own again for azure (issue 13)."""
+        from ..emulator import azcli
+        from ..emulator.config import EmulatorHome
+        from ..emulator.launcher import running_url
+
+        if backend == "local":
+            home = EmulatorHome.default()
+            url = running_url(home)
+            if url:
+                env = azcli.use_in_this_process(home, url)
+                print(f"aci: !az now talks to the emulator (AZURE_CONFIG_DIR={env['AZURE_CONFIG_DIR']}); "
+                      "%aci use azure gives az back its own configuration")
+        elif azcli.restore_this_process():
+            print("aci: !az uses your own Azure CLI configuration again")
 
     def cmd_whoami(self, args: argparse.Namespace, cell: str | None, secrets: list[str]) -> None:
         from .. import session as sessions
@@ -112,14 +131,30 @@ class GroupCommands:
         raise_problems("create", spec, by_flag=cell is None)
         current = self.m.session()
         rg = args.resource_group or spec.resource_group or current.resource_group
+        self._check_overwrite(current, spec, rg, getattr(args, "no_overwrite", False))
         printer = ProgressPrinter(self.m.shell)
         if not args.no_wait:
             printer.start(f"create {spec.name} in resource group {rg or '-'}: sending …")
-        result = current.create_group(spec, wait=not args.no_wait, resource_group=rg, progress=printer)
+        with printer.finish_on_error():
+            result = current.create_group(spec, wait=not args.no_wait, resource_group=rg, progress=printer)
         if isinstance(result, GroupDetails):
             return ShownDetails.of(result, current)
         print(f"aci: create {spec.name} accepted ({result.status()}); h = %aci create … --no-wait, then h.wait()")
         return result
+
+    @staticmethod
+    def _check_overwrite(current: Session, spec: GroupSpec, rg: str | None, refuse: bool) -> None:
+        """A create over an existing group: refuse (``--no-overwrite``) or say what it was and what changes."""
+        from ..errors import OperationFailed
+        from .overwrite import existing_group, update_notice
+
+        old = existing_group(current, spec.name, rg)
+        if old is None:
+            return
+        if refuse:
+            raise OperationFailed(f"create: container group {spec.name} already exists in resource group "
+                                  f"'{rg}' (--no-overwrite); nothing was changed")
+        print(update_notice(spec.name, old, spec), flush=True)
 
     def _spec_from_flags(self, args: argparse.Namespace, secrets: list[str]) -> GroupSpec:
         from ..spec import GroupSpec
@@ -174,10 +209,12 @@ class GroupCommands:
         current = self.m.session()
         printer = ProgressPrinter(self.m.shell)
         printer.start(f"run {args.image}: sending …")
-        result = current.run_task(args.image, name=args.name, command=args.command_line, env=dict(env),
-                                  secure_env=dict(secure_env), cpu=cpu, memory_gb=memory,
-                                  resource_group=args.resource_group,
-                                  timeout=None if args.timeout is None else float(args.timeout), progress=printer)
+        with printer.finish_on_error():
+            result = current.run_task(args.image, name=args.name, command=args.command_line, env=dict(env),
+                                      secure_env=dict(secure_env), cpu=cpu, memory_gb=memory,
+                                      resource_group=args.resource_group,
+                                      timeout=None if args.timeout is None else float(args.timeout),
+                                      progress=printer)
         return ShownTask(result.details, result.logs, result.elapsed, timed_out=result.timed_out)
 
 
@@ -201,6 +238,14 @@ class GroupCommands:
         current = self.m.session()
         rg = self._rg(args, current)
         plural = "s" if len(args.names) > 1 else ""
+        from ..errors import NotFound
+        from .overwrite import missing_groups
+
+        with self._hint(current, args.names, args.resource_group):
+            missing = missing_groups(current, list(args.names), rg)  # before asking: never ask in vain
+            if missing:
+                raise NotFound(f"container group{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found "
+                               f"in resource group '{rg}'; nothing was deleted")
         question = f"Delete container group{plural} {', '.join(args.names)} in resource group '{rg}'? [y/N] "
         if not args.yes and not confirm(question):
             print("aci: delete cancelled; nothing was deleted")
@@ -224,7 +269,7 @@ class GroupCommands:
             current.delete_resource_group(args.rg)
         print(f"aci: deleted resource group {args.rg}")
 
-    def cmd_export(self, args: argparse.Namespace, cell: str | None, secrets: list[str]) -> None:
+    def cmd_export(self, args: argparse.Namespace, cell: str | None, secrets: list[str]) -> Any:
         current = self.m.session()
         fmt = args.format.lower()
         with self._hint(current, args.name, args.resource_group):
@@ -236,7 +281,9 @@ class GroupCommands:
 
                 spec = GroupSpec.from_group_json(current.get_group_json(args.name, args.resource_group))
                 text = to_python(spec) if fmt == "python" else to_az(spec)
-        print(text, end="" if text.endswith("\n") else "\n")
+        from .display import ExportedText
+
+        return ExportedText(text)  # y = %aci export NAME assigns it; shown as plain text otherwise
 
     # -- commands: widgets -------------------------------------------------------------------------------
     def cmd_form(self, args: argparse.Namespace, cell: str | None, secrets: list[str]) -> None:

@@ -111,7 +111,8 @@ class AciMagics(Magics, Configurable):
         %aci start|stop|restart NAME     %aci delete NAME... [--yes]     %aci create-rg|delete-rg RG
         %aci export NAME [--format yaml|python|az]               %aci form     %aci browse [-g RG]
         %aci sweep NAME --params DF --image IMG [--command-line "cmd {col}"] [--env K={col}] [--concurrency N]
-        %aci sweep NAME --attach                                 (re-attach after a kernel restart)
+              [--max-active N] [--keep none|failed|all]      (a queue within Azure's quotas and rates)
+        %aci sweep NAME --attach [--no-resume]                   (re-attach after a kernel restart; resumes)
         %aci exec NAME [-c CONTAINER] -- CMD ARGS                (output and exit code)
         %aci metrics NAME [--since 1h] [--interval 1m]           (DataFrame time/container/metric/value + plot)
 

@@ -11,9 +11,11 @@ results that know how to look in each front end:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..results import GroupDetails, Progress, TaskResult
@@ -95,6 +97,14 @@ class ShownTask(TaskResult):
         printer.text(repr(self) if cycle else task_text(self))
 
 
+class ExportedText(str):
+    """``%aci export``'s text: a ``str`` (``y = %aci export web`` assigns it, ``--out`` stores it) that
+    displays as the plain text itself, not as a quoted repr."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self).rstrip("\n"))
+
+
 def detail_widget(details: GroupDetails, session: Any = None) -> Any | None:
     """The widgets' detail view of one group (header, instance views, logs, events, properties), or None."""
     try:
@@ -122,9 +132,23 @@ class ProgressPrinter:
         self._handle: Any = None
         self._last_status: str | None = None
         self._last_time = 0.0
+        self._last_line: str | None = None
 
     def start(self, line: str) -> None:
         self._show(line, force=True)
+
+    @contextlib.contextmanager
+    def finish_on_error(self) -> Iterator[None]:
+        """On an error, finish the progress line ("… failed") so that no "sending …" hangs above the error."""
+        try:
+            yield
+        except BaseException:
+            # A notebook's line is updated in place: finish it. A terminal's lines are history: the error
+            # printed next finishes them.
+            if self._handle is not None:
+                what = (self._last_line or "").split(": ")[0]
+                self._show(f"{what}: failed (the error is below)", force=True)
+            raise
 
     def __call__(self, progress: Progress) -> None:
         changed = progress.status != self._last_status
@@ -133,6 +157,7 @@ class ProgressPrinter:
 
     def _show(self, line: str, *, force: bool) -> None:
         now = time.monotonic()
+        self._last_line = line
         if self.rich:
             if not force and now - self._last_time < self.throttle:
                 return

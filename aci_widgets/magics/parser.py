@@ -139,6 +139,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("--registry-username", metavar="USER")
     p.add_argument("--registry-password", metavar="PASSWORD", help="never echoed; $var reads a notebook variable")
     p.add_argument("--no-wait", action="store_true", help="return a handle at once: h.wait() later")
+    p.add_argument("--no-overwrite", action="store_true", help="refuse if the group exists (default: update it)")
     p.add_argument("--out", metavar="VAR", help="store the result in VAR and display nothing")
 
     p = add("run", "run a task group (restart Never): wait, then show exit codes and logs")
@@ -173,6 +174,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("name", metavar="NAME")
     _group_opt(p)
     p.add_argument("--format", default="yaml", metavar="yaml|python|az")
+    p.add_argument("--out", metavar="VAR", help="store the text in VAR and display nothing")
 
     p = add("sweep", "launch one task group per row of a parameter DataFrame, then watch it live")
     p.add_argument("name", metavar="NAME", help="the sweep's name: tasks are NAME-000, NAME-001, ...")
@@ -184,7 +186,13 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     _env_opts(p)
     _size_opts(p, None, None)
     p.add_argument("--concurrency", default="8", metavar="N", help="at most N creates at a time (default 8)")
-    p.add_argument("--attach", action="store_true", help="find an earlier sweep by NAME (after a kernel restart)")
+    p.add_argument("--max-active", metavar="N", help="at most N task groups at once (default: what the region's "
+                                                     "quota headroom allows for the task's cores)")
+    p.add_argument("--keep", default="none", choices=("none", "failed", "all"),
+                   help="keep finished groups: none (default: deleted once their log is collected), failed, all")
+    p.add_argument("--attach", action="store_true", help="find an earlier sweep by NAME (after a kernel restart) "
+                                                         "and resume launching its rows left")
+    p.add_argument("--no-resume", action="store_true", help="with --attach: only show it, launch nothing")
     p.add_argument("--out", metavar="VAR", help="store the Sweep in VAR (the live table is still shown)")
 
     p = add("exec", "run a command in a running container: its output and exit code (%aci exec NAME -- CMD ARGS)")

@@ -22,13 +22,16 @@ class SweepCommands:
 
         if args.attach:
             current = self.m.session()
-            sweep = Sweep.attach(current, args.name, args.resource_group)
+            secure = dict(secure_pairs(self.m.shell, args.secure_env, secrets))
+            sweep = Sweep.attach(current, args.name, args.resource_group, resume=not args.no_resume,
+                                 secure_env=secure or None)
         else:
             plan = self._sweep_plan(args, secrets, plan_sweep)
             current = self.m.session()
             printer = SweepPrinter(self.m.shell, args.name)
             sweep = Sweep.launch(current, plan, concurrency=int(args.concurrency),
-                                 resource_group=args.resource_group, progress=printer)
+                                 resource_group=args.resource_group, progress=printer,
+                                 max_active=_max_active(args.max_active), keep=args.keep)
         # Unlike the other commands, --out does not hide the display: a sweep is launched to be watched.
         self._show_sweep(sweep)
         if args.out:
@@ -67,6 +70,16 @@ class SweepCommands:
             print(sweep.status().to_string(index=False))
 
     # -- commands: widgets -------------------------------------------------------------------------------
+
+def _max_active(text: str | None) -> int | None:
+    from .parser import MagicUsage
+
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise MagicUsage(f"sweep: --max-active: {text!r} must be a whole number of 1 or more")
+    return int(text)
+
 
 class SweepPrinter:
     """Launch progress of a sweep: "launched k/N" as one updating line (notebook) or a line per 10% (terminal)."""

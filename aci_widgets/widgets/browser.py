@@ -25,6 +25,8 @@ import ipywidgets as widgets
 import traitlets
 
 from ..results import GroupDetails
+from .browser_actions import BrowserActions
+from .grid import DataTable
 from .logs import LogViewer
 from .progress import BackgroundRunner, StatusLine, one_line_error
 from .render import (
@@ -34,7 +36,6 @@ from .render import (
     properties_html,
     state_text,
 )
-from .table import SelectTable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,15 +83,18 @@ class GroupDetailView(widgets.VBox):
 
     def __init__(self, details: GroupDetails, session: Session | None = None, *, logs: bool | None = None) -> None:
         self.details = details
-        self.header = widgets.HTML(value=detail_header_html(details.name, details.resource_group, details.state,
-                                                            details.provisioning_state, details.fqdn))
-        self.instance_view = widgets.HTML(value=frame_html(details.instance_view, empty="no containers"))
-        self.events = widgets.HTML(value=frame_html(details.events, state_columns=(), empty="no events yet"))
-        self.properties = widgets.HTML(value=properties_html(details.properties))
-        want_logs = session is not None if logs is None else logs
+        self.header = widgets.HTML(value="")
+        self.instance_view = widgets.HTML(value="")
+        self.events = widgets.HTML(value="")
+        self.properties = widgets.HTML(value="")
+        # Called with each newer answer shown (the browser makes its buttons follow the state from it).
+        self.on_details: Callable[[GroupDetails], None] | None = None
         self.logs: LogViewer | None = None
+        self.show(details)
+        want_logs = session is not None if logs is None else logs
         if want_logs and details.containers:
             self.logs = LogViewer(session, details)
+            self.logs.on_answer = lambda answer: self.show(GroupDetails(dict(answer)))
         pages: list[tuple[str, widgets.Widget]] = []
         if self.logs is not None:
             pages.append(("Logs", self.logs))
@@ -124,6 +128,25 @@ class GroupDetailView(widgets.VBox):
         elif page is not None and page is self.metrics:
             self.metrics.start()
 
+    def show(self, details: GroupDetails) -> None:
+        """Render everything from ``details``, the latest GET answer (the one place the view derives from):
+        the log viewer's own answers come here too, so header, instance view and log never disagree."""
+        self.details = details
+        values = {
+            self.header: detail_header_html(details.name, details.resource_group, details.state,
+                                            details.provisioning_state, details.fqdn),
+            self.instance_view: frame_html(details.instance_view, empty="no containers"),
+            self.events: frame_html(details.events, state_columns=(), empty="no events yet"),
+            self.properties: properties_html(details.properties),
+        }
+        for widget, value in values.items():
+            if widget.value != value:
+                widget.value = value
+        if self.logs is not None:
+            self.logs.adopt(details)
+        if self.on_details is not None:
+            self.on_details(details)
+
     def close(self) -> None:
         if self.logs is not None:
             self.logs.close()
@@ -142,11 +165,11 @@ class GroupDetailView(widgets.VBox):
         return bundle
 
 
-# Every action that changes a group asks first (the brief: start/stop/restart/delete with confirmation).
-_CONFIRM = {"start", "stop", "restart", "delete"}
+def _same_group(a: GroupDetails, b: GroupDetails) -> bool:
+    return (a.name, a.resource_group.lower()) == (b.name, b.resource_group.lower())
 
 
-class GroupBrowser(widgets.VBox):
+class GroupBrowser(BrowserActions, widgets.VBox):
     """Container groups of a resource group (or of the subscription) with details on selection.
 
     ``selected`` is the selected group's name ("" for none); setting it acts like a click.
@@ -169,6 +192,7 @@ class GroupBrowser(widgets.VBox):
         self._selecting = False  # True while one of selected/table.value is being synced to the other
         self._frame: pd.DataFrame | None = None
         self.details: GroupDetails | None = None
+        self._gone = False  # the resource group vanished: nothing to act on until a list succeeds
 
         self.resource_group = widgets.Text(
             value=resource_group if resource_group is not None else (session.resource_group or ""),
@@ -181,8 +205,7 @@ class GroupBrowser(widgets.VBox):
                                      layout=widgets.Layout(width="100px"))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
                                              layout=widgets.Layout(width="100px"))
-        self.table = SelectTable(empty_message="no container groups here",
-                                 layout=widgets.Layout(overflow="auto", width="100%"))
+        self.table = DataTable(empty_message="no container groups here", layout=widgets.Layout(width="100%"))
 
         self.action_buttons = {
             action: widgets.Button(description=action.capitalize(), disabled=True,
@@ -258,7 +281,13 @@ class GroupBrowser(widgets.VBox):
         self.status.busy(f"listing {rg or 'every resource group'}…")
 
         def work() -> None:
-            frame = self.session.list_groups(rg or None, live=live, all_groups=not rg)
+            try:
+                frame = self.session.list_groups(rg or None, live=live, all_groups=not rg)
+            except Exception as exc:
+                if self._on_not_found(exc):
+                    return
+                raise
+            self._gone = False
             self._show_list(frame, live)
             where = f"in {rg}" if rg else "in the subscription"
             count = len(frame)
@@ -277,13 +306,9 @@ class GroupBrowser(widgets.VBox):
         self._frame = frame
         records = list_records(frame, live)
         self.table.set_rows(records, list_columns(live), key="key", filter_field="name")
-        self._size_table(records)
 
-    def _size_table(self, records: list[dict[str, Any]]) -> None:
-        # A listbox clips long rows instead of scrolling them: make it as wide as its text (monospace
-        # "ch" units are exact) and let the surrounding box scroll sideways.
-        width = max([len(self.table.header_text)] + [len(row) for row in self.table.row_texts]) + 4
-        self.table.select.layout.width = f"max(100%, {width}ch)"
+    def _empty_table(self) -> None:
+        self.table.set_rows([], list_columns(self.live.value), key="key", filter_field="name")
 
     def _on_name_filter(self, change: Mapping[str, Any]) -> None:
         self.table.filter_text = change["new"]  # local: no request
@@ -340,7 +365,12 @@ class GroupBrowser(widgets.VBox):
     def _load_details(self, name: str, rg: str, generation: int, *, announce: bool = True) -> None:
         if generation != self._generation:
             return  # the user has moved on: skip the request
-        details = self.session.get_group(name, rg or None)  # the one get of this selection
+        try:
+            details = self.session.get_group(name, rg or None)  # the one get of this selection
+        except Exception as exc:
+            if self._on_not_found(exc):
+                return
+            raise
         if generation != self._generation:
             return
         self._show_details(details)
@@ -350,67 +380,21 @@ class GroupBrowser(widgets.VBox):
     def _show_details(self, details: GroupDetails | None) -> None:
         old = self.detail_view
         self.details = details
+        if details is not None and old is not None and _same_group(old.details, details):
+            old.show(details)  # the same group again (refresh, after an action): update in place, Follow stays
+            return
         self.detail_view = GroupDetailView(details, self.session, logs=True) if details is not None else None
+        if self.detail_view is not None:
+            self.detail_view.on_details = self._on_newer_details
         self.detail.children = [self.detail_view] if self.detail_view is not None else []
         if old is not None:
             old.close()
         self._update_action_buttons()
 
-    # -- actions ------------------------------------------------------------------------------------------
-    def request_action(self, action: str) -> None:
-        """Start, or ask to confirm, ``action`` on the selected group (a button click calls this)."""
-        name = self.selected
-        if not name:
-            self.status.error(f"{action}: select a container group first")
-            return
-        rg = self._selected_rg or self.resource_group.value.strip() or (self.session.resource_group or "")
-        if action in _CONFIRM:
-            self._pending_action = (action, name, rg)
-            self.confirm_text.value = (f"<b style='color:#cf222e'>Really {html.escape(action)} "
-                                       f"{html.escape(name)}</b> in {html.escape(rg)}?")
-            self.confirm_box.children = [self.confirm_text, self.confirm_button, self.cancel_button]
-            return
-        self._run_action(action, name, rg)
-
-    def confirm(self) -> None:
-        pending = self._pending_action
-        self._cancel_confirmation()
-        if pending is not None:
-            self._run_action(*pending)
-
-    def cancel(self) -> None:
-        if self._pending_action is not None:
-            action, name, _rg = self._pending_action
-            self.status.show(f"{action} {name}: cancelled")
-        self._cancel_confirmation()
-
-    def _cancel_confirmation(self) -> None:
-        self._pending_action = None
-        self.confirm_box.children = []
-        self.confirm_text.value = ""
-
-    def _run_action(self, action: str, name: str, rg: str) -> None:
-        operations: dict[str, Callable[[], Any]] = {
-            "start": lambda: self.session.start(name, resource_group=rg or None),
-            "stop": lambda: self.session.stop(name, resource_group=rg or None),
-            "restart": lambda: self.session.restart(name, resource_group=rg or None),
-            "delete": lambda: self.session.delete_groups(name, resource_group=rg or None),
-        }
-
-        def after(_result: Any) -> None:
-            if action == "delete" and self.selected == name:
-                self.selected = ""
-            self.refresh(note=f"{action} {name}: done").result()
-
-        self.runner.run(f"{action} {name}", lambda _progress: operations[action](), on_success=after)
-
-    def _on_busy(self, busy: bool) -> None:
-        self._update_action_buttons(busy)
-
-    def _update_action_buttons(self, busy: bool | None = None) -> None:
-        busy = self.runner.busy if busy is None else busy
-        for button in self.action_buttons.values():
-            button.disabled = busy or not self.selected
+    def _on_newer_details(self, details: GroupDetails) -> None:
+        if self.detail_view is not None and self.detail_view.details is details:
+            self.details = details
+            self._update_action_buttons()
 
     # -- lifecycle, fallbacks -----------------------------------------------------------------------------------
     def close(self) -> None:

@@ -116,10 +116,12 @@ class _ContainerEditor:
         self.name = widgets.Text(value=item.name, description="name", style=_LABEL_STYLE, layout=_wide())
         self.image = widgets.Text(value=item.image, description="image", placeholder="mcr.microsoft.com/…",
                                   style=_LABEL_STYLE, layout=widgets.Layout(width="520px"))
-        self.cpu = widgets.BoundedFloatText(value=item.cpu, min=0.0, max=64.0, step=0.1, description="CPU (cores)",
-                                            style=_LABEL_STYLE, layout=_wide())
-        self.memory_gb = widgets.BoundedFloatText(value=item.memory_gb, min=0.0, max=256.0, step=0.1,
-                                                  description="memory (GB)", style=_LABEL_STYLE, layout=_wide())
+        # Unbounded on purpose: a bounded field clamps 100 to its max before the check sees it, and the
+        # message then quotes a number nobody typed (issue 17 case 11). The check names the limit.
+        self.cpu = widgets.FloatText(value=item.cpu, step=0.1, description="CPU (cores)",
+                                     style=_LABEL_STYLE, layout=_wide())
+        self.memory_gb = widgets.FloatText(value=item.memory_gb, step=0.1,
+                                           description="memory (GB)", style=_LABEL_STYLE, layout=_wide())
         self.ports = widgets.Text(value=item.ports, description="ports", placeholder="80, 443 or 53/udp",
                                   style=_LABEL_STYLE, layout=_wide())
         self.command_mode = widgets.ToggleButtons(options=list(COMMAND_MODES), value=item.command_mode,

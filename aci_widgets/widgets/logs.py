@@ -11,13 +11,13 @@ from __future__ import annotations
 import html
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from ..logtail import LogCursor
-from ..ops import container_finished, restart_count
+from ..ops import container_finished, new_run, run_marker
 from ..results import GroupDetails
 from .progress import StatusLine, one_line_error
 
@@ -94,6 +94,8 @@ class LogViewer(widgets.VBox):
         self._setting_follow = False
         self._wakeup = False  # set with _stop when an option changed: start over instead of stopping
         self.follow_ended = ""  # why the last follow stopped: "terminated", "stopped", "timeout", "error"
+        # Called (from the follow thread) with each GET answer; the detail view sets it.
+        self.on_answer: Callable[[Mapping[str, Any]], None] | None = None
 
         # Observers only after the initial values are in: building the viewer must make no request
         # except the one explicit refresh below.
@@ -193,20 +195,21 @@ class LogViewer(widgets.VBox):
         started = time.monotonic()
         container = self.container.value
         cursor, lines = LogCursor(), []
-        restarts: int | None = None
+        marker: tuple[int, str] | None = None
         reason = "stopped"
         try:
             while True:
                 if self._restart_follow.is_set():
                     self._restart_follow.clear()
-                    container, cursor, lines, restarts = self.container.value, LogCursor(), [], None
+                    container, cursor, lines, marker = self.container.value, LogCursor(), [], None
                 group_json = self.session.get_group_json(self.group_name, self.resource_group)
-                self._details_json = group_json
+                self._answered(group_json)
                 finished = container_finished(group_json, container)
-                current = restart_count(group_json, container)
-                if restarts is not None and current > restarts:  # a new run: its log starts again
+                current = run_marker(group_json, container)
+                if new_run(marker, current):  # a new run (restarted here or elsewhere): its log starts again
                     lines.extend(cursor.restart())
-                restarts = current
+                if marker is None or current[1] or current[0] != marker[0]:
+                    marker = current
                 content = self.session.logs(self.group_name, container, resource_group=self.resource_group,
                                             timestamps=self.timestamps.value)
                 lines.extend(cursor.advance(content))
@@ -224,7 +227,7 @@ class LogViewer(widgets.VBox):
                                      "press Follow to go on")
                     break
                 self.status.busy(f"following {container}: {len(lines)} lines ({elapsed:.0f} s)")
-                if self._stop.wait(self.follow_interval):
+                if self._stop.wait(self.follow_interval * self.session.calls.slowdown()):
                     with self._lock:
                         if self._wakeup:  # an option changed: go on with a fresh cursor
                             self._wakeup = False
@@ -238,6 +241,20 @@ class LogViewer(widgets.VBox):
         finally:
             self.follow_ended = reason
             self._set_follow_off()
+
+    def _answered(self, group_json: Mapping[str, Any]) -> None:
+        """Every GET answer the viewer gets goes to ``on_answer`` (the detail view above re-renders from it:
+        one latest answer for header, instance view and log, issue 17 case 4)."""
+        self._details_json = group_json
+        if self.on_answer is not None:
+            try:
+                self.on_answer(group_json)
+            except Exception as exc:  # noqa: BLE001 - a listener's bug must not stop the log
+                self.status.error(f"showing the latest answer: {one_line_error(exc)}")
+
+    def adopt(self, details: GroupDetails) -> None:
+        """A newer GET answer made by someone else (the browser after an action): use it, no request."""
+        self._details_json = details.json
 
     def _show_lines(self, lines: list[str], partial: str) -> None:
         shown = _window(lines + ([partial] if partial else []), self.tail.value)

@@ -8,6 +8,7 @@ values. Selecting a row makes one get and shows the same detail view as ``GroupB
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Mapping
@@ -19,9 +20,9 @@ import traitlets
 from ..cost import prices
 from ..results import GroupDetails
 from .browser import GroupDetailView
+from .grid import DataTable
 from .progress import BackgroundRunner, StatusLine, one_line_error
 from .render import Column, state_text
-from .table import SelectTable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,12 +58,24 @@ def status_records(frame: pd.DataFrame, currency: str) -> list[dict[str, Any]]:
     return records
 
 
-def summary_html(frame: pd.DataFrame, name: str, currency: str) -> str:
+def summary_html(frame: pd.DataFrame, name: str, currency: str, progress: Mapping[str, Any] | None = None) -> str:
     counts = frame["state"].value_counts().to_dict() if len(frame) else {}
     parts = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
     total = float(frame["cost"].sum()) if len(frame) else 0.0
-    return (f"<b>sweep {name}</b>: {len(frame)} tasks ({parts or 'none'}); "
+    text = (f"<b>sweep {name}</b>: {len(frame)} tasks ({parts or 'none'}); "
             f"estimated cost so far {total:.5f} {currency}")
+    if progress:
+        text += "<br>" + html.escape(progress_text(progress))
+    return text
+
+
+def progress_text(progress: Mapping[str, Any]) -> str:
+    """"queued 400 · running 100 · done 0 · failed 0 · 12.5 rows/min · ETA 32 min" (+ what it waits for)."""
+    eta = progress.get("eta_s")
+    eta_text = "-" if eta is None else (f"{eta:.0f} s" if eta < 120 else f"{eta / 60:.0f} min")
+    text = (f"queued {progress['queued']} · running {progress['running']} · done {progress['done']} · "
+            f"failed {progress['failed']} · {progress['per_minute']:.1f} rows/min · ETA {eta_text}")
+    return text + (f" · {progress['notice']}" if progress.get("notice") else "")
 
 
 class SweepMonitor(widgets.VBox):
@@ -78,7 +91,7 @@ class SweepMonitor(widgets.VBox):
         self.summary = widgets.HTML(value="")
         self.progress_bar = widgets.IntProgress(value=0, min=0, max=max(1, len(sweep.tasks)),
                                                 description="finished", layout=widgets.Layout(width="60%"))
-        self.table = SelectTable(empty_message="no tasks")
+        self.table = DataTable(empty_message="no tasks")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.cancel_button = widgets.Button(description="Cancel running", icon="stop", button_style="warning")
         self.status_line = StatusLine()
@@ -127,7 +140,7 @@ class SweepMonitor(widgets.VBox):
             if self.sweep.finished:
                 self.status_line.ok("every task has finished")
                 return
-            self._stop.wait(self.interval)
+            self._stop.wait(self.interval * self.sweep.session.calls.slowdown())  # slower as ARM's reads fall
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until polling ended (every task finished); True if it did within ``timeout``."""
@@ -147,9 +160,10 @@ class SweepMonitor(widgets.VBox):
         with self._lock:
             frame = self.sweep.status()
             currency = prices().currency
-            self.summary.value = summary_html(frame, self.sweep.name, currency)
+            self.summary.value = summary_html(frame, self.sweep.name, currency, self.sweep.counts())
             self.progress_bar.value = sum(task.finished for task in self.sweep.tasks)
             self.table.set_rows(status_records(frame, currency), COLUMNS, key="task", filter_field="task")
+            self.cancel_button.disabled = self.sweep.finished  # nothing left to cancel (issue 17 case 5)
 
     def _on_table_value(self, change: Mapping[str, Any]) -> None:
         self.selected = change["new"] or ""
@@ -162,13 +176,19 @@ class SweepMonitor(widgets.VBox):
             self._show(None)
             return
         session, rg = self.sweep.session, self.sweep.resource_group
+        task = next((t for t in self.sweep.tasks if t.name == name), None)
+        if task is not None and task.deleted and task.json:
+            # Its group is gone; what was collected is shown without a request (sweep.logs(name) has its log).
+            self._show(GroupDetails(task.json), logs=False)
+            self.status_line.ok(f"{name}: group deleted after its log was collected; sweep.logs('{name}') shows it")
+            return
         self.runner.run(f"show {name}", lambda _p: GroupDetails(session.get_group_json(name, rg)),
                         on_success=self._show)
 
-    def _show(self, details: GroupDetails | None) -> None:
+    def _show(self, details: GroupDetails | None, logs: bool | None = None) -> None:
         if self._detail_view is not None:
             self._detail_view.close()
-        self._detail_view = GroupDetailView(details, self.sweep.session) if details is not None else None
+        self._detail_view = GroupDetailView(details, self.sweep.session, logs=logs) if details is not None else None
         self.detail.children = [self._detail_view] if self._detail_view is not None else []
 
     def close(self) -> None:

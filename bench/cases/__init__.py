@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import browser_select, emulator, exec_metrics, list_frame, live, load_ext, run_magic, sweep
+from . import browser_select, emulator, exec_metrics, list_frame, live, load_ext, run_magic, sweep, sweep_limits
 
 CASES: tuple[ModuleType, ...] = (load_ext, emulator, list_frame, browser_select, live, run_magic, sweep,
-                                 exec_metrics)
+                                 sweep_limits, exec_metrics)

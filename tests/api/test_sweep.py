@@ -35,7 +35,7 @@ def test_sweep_runs_each_row_and_collects_results(session):
 
 
 def test_env_templates_reach_the_wordcount_image(session):
-    sweep = run_sweep(session, "wcenv", grid().head(1), image=WORDCOUNT,
+    sweep = run_sweep(session, "wcenv", grid().head(1), image=WORDCOUNT, keep="all",
                       env={"NumWords": "{num_words}", "MinLength": "{min_length}"})
     sweep.wait(timeout=30)
     assert sweep.status()["state"].tolist() == ["Succeeded"]
@@ -126,3 +126,31 @@ def test_list_cost_column_and_detail_estimate(session):
     assert frame.loc[0, "state"] == "Succeeded" and frame.loc[0, "cost"] > 0
     assert "cost" not in session.list_groups().columns
     assert "USD" in session.get_group("costed").properties["Estimated cost"]
+
+
+def test_attaching_in_the_process_that_runs_the_queue_returns_that_sweep(session):
+    sweep = run_sweep(session, "same", grid(), image="alpine", command="sleep 1")
+    assert Sweep.attach(session, "same") is sweep  # never a second runner on the same groups
+    sweep.wait(timeout=30)
+    assert sweep.finished and [t.state for t in sweep.tasks] == ["Succeeded"] * 3
+    again = Sweep.attach(session, "same")  # finished: read back from the journal
+    assert again is not sweep and [t.state for t in again.tasks] == ["Succeeded"] * 3
+    assert session.list_group_json() == []
+
+
+def test_the_journal_never_holds_secure_values_and_a_resume_asks_for_them(session):
+    from aci_widgets.sweep_journal import Journal
+
+    secret = "s3cr3t-sweep-value-941"
+    sweep = run_sweep(session, "sec", grid(), image="alpine", command="sleep 5", secure_env={"TOKEN": secret},
+                      max_active=1)
+    sweep.detach()  # as if the kernel died with two rows left
+    journal = Journal.for_sweep(session.subscription_id, sweep.resource_group, "sec")
+    text = journal.path.read_text(encoding="utf-8")
+    assert secret not in text and '"secure":["TOKEN"]' in text
+    with pytest.raises(InvalidInput, match="secure variables TOKEN"):
+        Sweep.attach(session, "sec")
+    resumed = Sweep.attach(session, "sec", secure_env={"TOKEN": secret})
+    assert resumed.runner.running
+    resumed.cancel()
+    resumed.clean_up(confirm=True)

@@ -133,9 +133,12 @@ def test_a_missing_api_version_is_refused_like_arm(arm: httpx.Client, sub: str) 
     assert "api-version" in error["message"]
 
 
-def test_any_api_version_is_accepted(arm: httpx.Client, sub: str) -> None:
-    for version in ("2023-05-01", "2025-04-01", "2019-12-01", "2099-01-01-preview"):
+def test_published_api_versions_are_accepted_and_others_refused(arm: httpx.Client, sub: str) -> None:
+    for version in ("2025-04-01", "2024-11-01", "2021-04-01", "2016-02-01"):  # Microsoft.Resources publishes them
         assert arm.get(f"/subscriptions/{sub}/resourcegroups?api-version={version}").status_code == 200
+    for version in ("2023-05-01", "2099-01-01-preview"):  # an ACI version, a future one: ARM's 400
+        assert_arm_error(arm.get(f"/subscriptions/{sub}/resourcegroups?api-version={version}"), 400,
+                         "InvalidApiVersionParameter")
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"location": NaN}', b"", b'"text"', b"\xff\xfe"])
@@ -235,9 +238,10 @@ def test_every_answer_has_a_request_id_and_echoes_the_client_request_id(arm: htt
 
 
 def test_operation_lists_and_location_endpoints(arm: httpx.Client, sub: str) -> None:
-    for path, prefix in (("/providers/Microsoft.ContainerInstance/operations", "Microsoft.ContainerInstance/"),
-                         ("/providers/Microsoft.Resources/operations", "Microsoft.Resources/")):
-        value = arm.get(f"{path}?{CI_API}").json()["value"]
+    for path, prefix, version in (
+            ("/providers/Microsoft.ContainerInstance/operations", "Microsoft.ContainerInstance/", CI_API),
+            ("/providers/Microsoft.Resources/operations", "Microsoft.Resources/", RM_API)):
+        value = arm.get(f"{path}?{version}").json()["value"]
         assert value and all(op["name"].startswith(prefix) and op["display"]["operation"] for op in value)
     base = f"/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/eastus"
     for leaf in ("usages", "capabilities", "cachedImages"):
@@ -329,6 +333,9 @@ def test_odd_requests_never_get_a_5xx(arm: httpx.Client, sub: str, method: str, 
 
 class _ExplodingBackend:
     def set_provisioning_delay(self, seconds: float) -> None:
+        pass
+
+    def set_limits(self, quotas: Any) -> None:
         pass
 
     def list_resource_groups(self, sub: str) -> list[dict[str, Any]]:

@@ -152,11 +152,16 @@ def test_bad_body_gets_acis_error(backend: Backend, case: str, body: Any, status
     assert "error" in error.value.to_body()
 
 
-@pytest.mark.parametrize("name", ["Upper", "-lead", "trail-", "dou--ble", "a" * 64, "under_score"])
+@pytest.mark.parametrize("name", ["-lead", "trail-", "dou--ble", "a" * 64, "under_score", "Dou--Ble"])
 def test_bad_group_names(backend: Backend, name: str) -> None:
     with pytest.raises(ArmError) as error:
         backend.create_or_update_group(SUB, RG, name, VALID)
     assert (error.value.status, error.value.code) == (400, "InvalidResourceName")
+
+
+def test_mixed_case_group_names_are_accepted_as_aci_accepts_the_docs_own(backend: Backend) -> None:
+    body, _created, _op = backend.create_or_update_group(SUB, RG, "myContainerGroup", VALID)
+    assert body["name"] == "myContainerGroup"
 
 
 def test_the_valid_body_is_accepted_and_keys_match_without_regard_to_case(backend: Backend) -> None:

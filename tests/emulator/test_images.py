@@ -18,6 +18,7 @@ from aci_widgets.emulator.runtime.images import (
     is_resolvable,
     list_images,
     normalize_image_name,
+    populate_workdir,
     register_image,
     resolve,
     sidecar,
@@ -38,13 +39,22 @@ def test_image_names_compare_without_latest_and_registry_prefixes(given: str, ex
     assert normalize_image_name(given) == expected
 
 
-@pytest.mark.parametrize("image", [HELLO, f"{HELLO}:v1", "mcr.microsoft.com/azuredocs/aci-tutorial-sidecar",
-                                   "mcr.microsoft.com/azuredocs/aci-wordcount:latest"])
-def test_builtins_run_as_python_modules(image: str) -> None:
+@pytest.mark.parametrize(("image", "program"), [
+    (HELLO, "helloworld.py"), (f"{HELLO}:v1", "helloworld.py"), ("microsoft/aci-helloworld", "helloworld.py"),
+    ("mcr.microsoft.com/azuredocs/aci-tutorial-sidecar", "sidecar.py"),
+    ("microsoft/aci-tutorial-sidecar", "sidecar.py"),
+    ("mcr.microsoft.com/azuredocs/aci-wordcount:latest", "wordcount.py"),
+    ("docker.io/microsoft/aci-wordcount", "wordcount.py"),
+])
+def test_builtins_run_their_program_from_their_working_directory(image: str, program: str,
+                                                                 tmp_path: Path) -> None:
     resolved = resolve(image, None)
-    assert resolved.argv[:2] == [sys.executable, "-m"]
-    assert resolved.argv[2].startswith("aci_widgets.emulator.runtime.images.")
+    assert resolved.argv == ["python", program]  # relative: the image's working directory holds it
     assert resolved.env["PYTHONUNBUFFERED"] == "1"
+    populate_workdir(resolved, tmp_path / "work")
+    assert (tmp_path / "work" / program).is_file()
+    if program == "wordcount.py":
+        assert (tmp_path / "work" / "hamlet.txt").is_file()
 
 
 def test_shell_images_run_the_command_or_their_default() -> None:
@@ -141,3 +151,28 @@ def test_helloworld_serves_the_welcome_page_and_the_sidecar_sees_it() -> None:
 def test_the_bundled_text_ships_inside_the_package() -> None:
     assert wordcount.TEXT_PATH.parent == Path(wordcount.__file__).parent
     assert "To be, or not to be" in wordcount.TEXT_PATH.read_text(encoding="utf-8")
+
+
+def test_wordcount_counts_the_page_at_its_url_and_the_bundled_text_without_one(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    page = tmp_path / "page.html"
+    page.write_text("<html><body>" + "zebra " * 7 + "<b>lion</b> " * 3 + "</body></html>")
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(tmp_path))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/page.html"
+    base = {key: value for key, value in os.environ.items() if key != "ACI_EMULATOR_OFFLINE"}
+    run = [sys.executable, str(Path(wordcount.__file__))]
+    try:
+        fetched = subprocess.run([*run, url], env=base, capture_output=True, text=True, check=True).stdout
+        assert ast.literal_eval(fetched) == [("zebra", 7), ("lion", 3)]  # the page's words, tags removed
+        offline = subprocess.run([*run, url], env={**base, "ACI_EMULATOR_OFFLINE": "1"}, capture_output=True,
+                                 text=True, check=True).stdout
+        unreachable = subprocess.run([*run, "http://127.0.0.1:9/none"], env=base, capture_output=True, text=True,
+                                     check=True).stdout
+        assert ast.literal_eval(offline) == ast.literal_eval(unreachable)
+        assert ast.literal_eval(offline)[0][0] == "the"  # the bundled Hamlet
+    finally:
+        server.shutdown()

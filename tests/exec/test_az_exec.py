@@ -1,6 +1,6 @@
 """The real ``az container exec --exec-command /bin/sh`` in a pseudo-terminal (pexpect) against the emulator.
 
-The az path comes from ``ACI_WIDGETS_AZ`` (scripts/test.sh sets it from scripts/azure-cli.sh); without it the
+The az path comes from ``ACI_TEST_AZ`` (scripts/test.sh sets it from scripts/azure-cli.sh); without it the
 test runs scripts/azure-cli.sh itself. It skips only outside CI when the CLI cannot be installed.
 
 Set-up as /work/notes/azcli-trial.md measured it for azure-cli 2.91: the cloud registered with explicit
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _az_path() -> str:
-    given = os.environ.get("ACI_WIDGETS_AZ")
+    given = os.environ.get("ACI_TEST_AZ") or os.environ.get("ACI_WIDGETS_AZ")
     if given and Path(given).is_file():
         return given
     try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import signal
-import threading
 
 import pandas as pd
 
@@ -50,6 +48,16 @@ def test_use_azure_with_auth_file_then_local(emulator, rg, magics, run):
     assert sessions.default_session().backend == "local"
     assert sessions.default_session().resource_group == rg
     assert "backend:         local" in run("%aci whoami").out
+
+    # !az follows the backend (issue 13): the emulator's own az configuration, then the user's again.
+    assert "!az now talks to the emulator" in shown.out
+    config_dir = os.environ["AZURE_CONFIG_DIR"]
+    assert config_dir.startswith(str(emulator.home.path)) and os.environ["AZURE_CORE_INSTANCE_DISCOVERY"] == "false"
+    with open(os.environ["REQUESTS_CA_BUNDLE"], encoding="utf-8") as bundle:
+        assert emulator.home.ca_path.read_text() in bundle.read()
+    assert "az uses your own Azure CLI configuration again" in run(
+        f"%aci use azure --auth-file {emulator.auth_file}").out
+    assert os.environ.get("AZURE_CONFIG_DIR") != config_dir
 
 
 def test_use_azure_with_a_missing_auth_file(rg, run):
@@ -181,7 +189,7 @@ def test_export_reimports_with_cell_create(ip, rg, make_name, run):
                "--cpu 0.5 --memory 0.75").success
     exported = run(f"%aci export {first}")
     assert exported.success and "apiVersion" in exported.out
-    yaml_text = exported.out.replace(f"name: {first}", f"name: {second}")
+    yaml_text = exported.result.replace(f"name: {first}", f"name: {second}")  # export returns its text
     created = run(f"%%aci create {second}\n{yaml_text}")
     assert created.success, created.text
     d = ip.user_ns["_"]
@@ -238,19 +246,7 @@ def test_logs_follow_prints_each_line_once(rg, unique_name, run):
     assert lines[-1].startswith("--- stopped following:") and "exit code 0" in lines[-1]
 
 
-def test_logs_follow_stops_cleanly_on_interrupt(rg, unique_name, run):
-    assert run(f"""%aci create {unique_name} --image alpine """
-               f"""--command-line "/bin/sh -c 'while true; do echo tick; sleep 0.1; done'" """).success
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        shown = run(f"%aci logs {unique_name} --follow")
-    finally:
-        timer.cancel()
-    assert shown.success, shown.text
-    assert "tick" in shown.out
-    assert shown.out.splitlines()[-1] == "--- stopped following: interrupted (the container goes on running) ---"
-    assert "Traceback" not in shown.text and "KeyboardInterrupt" not in shown.text
+# test_logs_follow_stops_cleanly_on_interrupt lives in test_newcomer.py (made deterministic, issue 17).
 
 
 # -- lifecycle ----------------------------------------------------------------------------------------------

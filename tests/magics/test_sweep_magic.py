@@ -21,6 +21,10 @@ def test_sweep_launches_reattaches_and_collects(ip, rg, run):
     assert [t.name for t in ip.user_ns["back"].tasks] == ["sq-000", "sq-001"]
     table = run("%aci sweep sq --attach")  # no widgets in a plain shell: the status table as text
     assert "sq-000" in table.out and "Succeeded" in table.out
+    # Finished: its groups are gone (deleted once their logs were collected); the journal still has it all.
+    looked = run("%aci sweep sq --attach --no-resume --out seen")
+    assert looked.success, looked.text
+    assert ip.user_ns["seen"].results()["output"].tolist() == [1, 4]
 
 
 @pytest.mark.parametrize(
@@ -34,6 +38,8 @@ def test_sweep_launches_reattaches_and_collects(ip, rg, run):
         ("%aci sweep s --params grid --image alpine --env X={nope}", "missing column 'nope'"),
         ("%aci sweep Bad_S --params grid --image alpine", "is invalid"),
         ("%aci sweep s --params 1grid --image alpine", "not a valid Python variable name"),
+        ("%aci sweep s --params grid --image alpine --max-active 0", "--max-active: '0' must be a whole number"),
+        ("%aci sweep s --params grid --image alpine --keep some", "--keep"),
     ],
 )
 def test_bad_sweeps_are_one_line_and_send_nothing(ip, run, requests, line, fragment):

@@ -85,8 +85,10 @@ def test_selecting_makes_one_get_and_one_logs_request_and_shows_everything(
     assert "Started" in view.events.value
     assert "Restart policy" in view.properties.value and "Never" in view.properties.value
     assert view.logs is not None and view.logs.text.value == "hello-from-task\nsecond"
-    assert browser.table.select.value == f"{session.resource_group}/{done}"  # the row is highlighted
-    assert not any(b.disabled for b in browser.action_buttons.values())
+    table = browser.table
+    assert table.grid.selected_rows == [table.row_keys.index(f"{session.resource_group}/{done}")]  # highlighted
+    # Buttons follow the state (issue 17): a finished task can be started again or deleted, not stopped.
+    assert {a for a, b in browser.action_buttons.items() if not b.disabled} == {"start", "delete"}
     browser.close()
 
 
@@ -94,13 +96,13 @@ def test_clicking_a_row_is_the_same_as_setting_selected(session, emulator, arm_r
     _done, running = two_groups
     browser = _browser(session)
     emulator.control.clear_requests()
-    browser.table.select.value = f"{session.resource_group}/{running}"  # what a click does
+    browser.table.grid.selected_rows = [browser.table.row_keys.index(f"{session.resource_group}/{running}")]  # a click
     assert browser.wait(30)
     assert browser.selected == running
     assert len(arm_requests()) == 2
     assert "● Running" in browser.detail_view.header.value
     browser.selected = ""
-    assert browser.detail.children == () and browser.table.select.value is None
+    assert browser.detail.children == () and browser.table.grid.selected_rows == []
     assert all(b.disabled for b in browser.action_buttons.values())
     browser.close()
 

@@ -23,7 +23,7 @@ def test_monitor_polls_until_every_task_finished(session, capsys):
 
 
 def test_selecting_a_task_makes_one_get_and_shows_details(session, emulator, arm_requests):
-    sweep = run_sweep(session, "pick", pd.DataFrame({"n": [7]}), image="alpine", command="echo {n}")
+    sweep = run_sweep(session, "pick", pd.DataFrame({"n": [7]}), image="alpine", command="echo {n}", keep="all")
     sweep.wait(timeout=30)
     monitor = SweepMonitor(sweep, autostart=False)
     emulator.control.clear_requests()

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.requests import Request
 
 from .. import auth
+from .bodies import TOKEN_BODY_LIMIT, read_limited
 from .replies import Reply, base_url
 
 # The second path segment that marks a request for Azure AD rather than ARM: /{tenant}/v2.0/..., /{tenant}/oauth2/...
@@ -45,7 +46,8 @@ async def handle(request: Request, config: Mapping[str, Any], method: str, segme
     if method == "GET" and tail in ("v2.0/.well-known/openid-configuration", ".well-known/openid-configuration"):
         return Reply(200, openid_configuration(base, tenant, v2=tail.startswith("v2.0")))
     if method == "POST" and tail in ("oauth2/v2.0/token", "oauth2/token"):
-        return _token(request, config, await request.body(), base, tenant, v2=tail.startswith("oauth2/v2.0"))
+        body = await read_limited(request, TOKEN_BODY_LIMIT)
+        return _token(request, config, body, base, tenant, v2=tail.startswith("oauth2/v2.0"))
     return aad_error(404, "invalid_request", 900561,
                      f"The endpoint '/{'/'.join(segments)}' is not part of the emulator's sign-in service.")
 

@@ -43,7 +43,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import auth, errors
 from ..config import EmulatorHome
 from ..errors import ArmError
-from . import aad
+from . import aad, api_versions, tenant
+from .bodies import ARM_BODY_LIMIT, read_limited
 from .control_plane import (  # noqa: F401 - re-exported: cli.py, server.py and tests import them from here
     CONTROL_KEY_HEADER,
     PAGE_SIZE_ENV,
@@ -52,6 +53,7 @@ from .control_plane import (  # noqa: F401 - re-exported: cli.py, server.py and 
     FaultRule,
     fault_reply,
 )
+from .exec_routes import attach, exec_command, group_metric_definitions, group_metrics
 from .replies import DEFAULT_PAGE_SIZE, Call, Reply, base_url, error_reply, render  # noqa: F401
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aci_widgets.emulator.api")  # the name its log lines have always carried
 
-MAX_BODY_BYTES = 4 * 1024 * 1024  # ARM's own request size limit
+MAX_BODY_BYTES = ARM_BODY_LIMIT
 # The api-version real ACI puts in its Azure-AsyncOperation URLs (recorded); the SDK replaces it anyway.
 OPERATION_API_VERSION = "2018-06-01"
 CI = "microsoft.containerinstance"
@@ -131,27 +133,16 @@ def container_logs(backend: Backend, call: Call) -> Reply:
     return Reply(200, {"content": content})
 
 
-def exec_command(backend: Backend, call: Call) -> Reply:
-    return Reply(200, backend.issue_socket("exec", *_group_args(call), call.params["container"],
-                                           call.json_body(), call.base_url))
-
-
-def attach(backend: Backend, call: Call) -> Reply:
-    return Reply(200, backend.issue_socket("attach", *_group_args(call), call.params["container"], None,
-                                           call.base_url))
-
-
-def group_metrics(backend: Backend, call: Call) -> Reply:
-    return Reply(200, backend.metrics(*_group_args(call), call.query))
-
-
-def group_metric_definitions(backend: Backend, call: Call) -> Reply:
-    return Reply(200, backend.metrics(*_group_args(call), None))
-
-
 def outbound_dependencies(backend: Backend, call: Call) -> Reply:
     backend.get_group(*_group_args(call))
     return Reply(200, [])
+
+
+def delete_subnet_service_association_link(backend: Backend, call: Call) -> Reply:
+    """ACI's ``SubnetServiceAssociationLink_Delete``: the emulator has no virtual networks, so no group holds
+    a link on any subnet and there is nothing to delete: 204, ACI's answer for a link that does not exist."""
+    backend.get_resource_group(call.params["sub"], call.params["rg"])  # 404 ResourceGroupNotFound as in ARM
+    return Reply(204)
 
 
 def list_groups_in_subscription(backend: Backend, call: Call) -> Reply:
@@ -167,21 +158,8 @@ def operation_status(backend: Backend, call: Call) -> Reply:
 
 
 def location_usages(backend: Backend, call: Call) -> Reply:
-    location = call.params["location"].replace(" ", "").lower()
-    groups = [g for g in backend.list_groups(call.params["sub"], None)
-              if str(g.get("location", "")).replace(" ", "").lower() == location]
-    cores = sum(float(c.get("properties", {}).get("resources", {}).get("requests", {}).get("cpu") or 0)
-                for g in groups for c in g.get("properties", {}).get("containers", []))
-    return Reply(200, {"value": [
-        _usage("ContainerGroups", "Container Groups", len(groups), 100),
-        _usage("StandardCores", "Standard Cores", cores, 100),
-    ]})
-
-
-def _usage(name: str, localized: str, current: float, limit: int) -> dict[str, Any]:
-    current_value: float = int(current) if float(current).is_integer() else current
-    return {"id": name, "unit": "Count", "currentValue": current_value, "limit": limit,
-            "name": {"value": name, "localizedValue": localized}}
+    # Real use: every group of the subscription in the region, against the limits the emulator enforces.
+    return Reply(200, {"value": backend.location_usage(call.params["sub"], call.params["location"])})
 
 
 def location_capabilities(backend: Backend, call: Call) -> Reply:
@@ -215,8 +193,26 @@ def resource_group_exists(backend: Backend, call: Call) -> Reply:
 
 
 def delete_resource_group(backend: Backend, call: Call) -> Reply:
-    # ARM answers 202 + Location; the deletion here is done when the call returns, so 200 says so at once.
-    backend.delete_resource_group(call.params["sub"], call.params["rg"])
+    # As ARM: 202 + Location at once, the container groups removed in the background (rg_deletions.py).
+    operation_id = backend.begin_delete_resource_group(call.params["sub"], call.params["rg"])
+    return Reply(202, None, {"Location": _deletion_url(call, operation_id)})
+
+
+def _deletion_url(call: Call, operation_id: str) -> str:
+    api_version = call.query.get("api-version", "")
+    return (f"{call.base_url}/subscriptions/{call.params['sub']}/operationresults/{operation_id}"
+            f"?{urlencode({'api-version': api_version})}")
+
+
+def resource_group_deletion_result(backend: Backend, call: Call) -> Reply:
+    state = backend.resource_group_deletion(call.params["id"])
+    if state is None:
+        raise errors.operation_not_found(call.params["id"])
+    done, error = state
+    if not done:
+        return Reply(202, None, {"Location": _deletion_url(call, call.params["id"])})
+    if error is not None:
+        raise ArmError(500, "InternalServerError", f"The resource group deletion failed: {error}")
     return Reply(200)
 
 
@@ -258,6 +254,8 @@ _CI_OPERATIONS = [
                "Get Cached Images"),
     _operation("Microsoft.ContainerInstance", "operations", "read", "Operation", "List Operations"),
 ]
+# The one entry the spec example shows, in its words (typo included).
+_CI_OPERATIONS[0]["display"].update(operation="Get Container Groups", description="Get all container goups.")
 _RM_OPERATIONS = [
     _operation("Microsoft.Resources", "subscriptions/resourceGroups", "read", "Resource Groups",
                "Get Resource Groups"),
@@ -323,7 +321,7 @@ def _page_documents(call: Call, documents: list[tuple[str, str]]) -> Reply:
     token = call.query.get("$skiptoken")
     if token:
         try:
-            if not _SKIPTOKEN.match(token):
+            if not _SKIPTOKEN.fullmatch(token):
                 raise ValueError(token)
             after = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -356,6 +354,7 @@ _ROUTE_TABLE: list[tuple[str, dict[str, Handler]]] = [
     (_LOC + "/capabilities", {"GET": location_capabilities}),
     (_LOC + "/cachedimages", {"GET": location_cached_images}),
     ("subscriptions/{sub}/resourcegroups", {"GET": list_resource_groups}),
+    ("subscriptions/{sub}/operationresults/{id}", {"GET": resource_group_deletion_result}),
     (_RG, {"PUT": create_or_update_resource_group, "GET": get_resource_group, "HEAD": resource_group_exists,
            "DELETE": delete_resource_group}),
     (_RG + "/providers/microsoft.containerinstance/containergroups", {"GET": list_groups_in_resource_group}),
@@ -369,6 +368,10 @@ _ROUTE_TABLE: list[tuple[str, dict[str, Handler]]] = [
     (_CG + "/containers/{container}/attach", {"POST": attach}),
     (_CG + "/providers/microsoft.insights/metrics", {"GET": group_metrics}),
     (_CG + "/providers/microsoft.insights/metricdefinitions", {"GET": group_metric_definitions}),
+    (_RG + "/providers/microsoft.network/virtualnetworks/{vnet}/subnets/{subnet}"
+     + "/providers/microsoft.containerinstance/serviceassociationlinks/default",
+     {"DELETE": delete_subnet_service_association_link}),
+    *tenant.ROUTES,
 ]
 
 
@@ -429,9 +432,14 @@ def _unknown_route(segments: list[str], api_version: str) -> ArmError:
 
 
 def _split_path(raw_path: bytes) -> list[str]:
-    """Percent-decoded segments of the raw path; ``a%2Fb`` stays one segment as ARM treats it."""
+    """Percent-decoded segments of the raw path; ``a%2Fb`` stays one segment as ARM treats it.
+
+    Empty segments are dropped as ARM drops them: the Azure CLI's generic resource calls send
+    ``.../Microsoft.ContainerInstance//containerGroups/NAME``, and a cloud registered with a trailing ``/``
+    makes ``//metadata/endpoints``.
+    """
     text = raw_path.decode("latin-1")
-    return [unquote(segment, errors="replace") for segment in text.strip("/").split("/")] if text.strip("/") else []
+    return [unquote(segment, errors="replace") for segment in text.split("/") if segment]
 
 
 # -- the application -------------------------------------------------------------------------------
@@ -445,6 +453,7 @@ class EmulatorApi:
         self.config = home.config()
         self.control = ControlPlane(backend, home, settings, self.config)
         self.knobs = self.control.knobs
+        self.throttle = self.control.throttle
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -473,36 +482,57 @@ class EmulatorApi:
         segments = _split_path(raw_path)
         if segments and segments[0] == "_emulator":
             return await self.control.handle(request, method, segments[1:])
+        if not self.control.ready.is_set():
+            # Still killing and recording what a crashed emulator left: clients retry 503s (Retry-After).
+            return Reply(503, {"error": {"code": "ServiceUnavailable", "message":
+                                         "The emulator is starting: it is reconciling the containers an earlier "
+                                         "run left. Retry in a moment."}}, {"Retry-After": "1"})
         if aad.is_aad_path(segments):
             return await aad.handle(request, self.config, method, segments)
+        if [segment.lower() for segment in segments] == ["metadata", "endpoints"]:
+            return self._metadata_endpoints(request, method)  # anonymous, as ARM serves it
         return await self._arm(request, method, segments)
+
+    def _metadata_endpoints(self, request: Request, method: str) -> Reply:
+        if method not in ("GET", "HEAD"):
+            raise ArmError(405, "MethodNotAllowed",  # invented code, ARM's text (see COVERAGE.md)
+                           f"The requested resource does not support http method '{method}'.")
+        query = {key.lower(): value for key, value in parse_qsl(request.url.query, keep_blank_values=True)}
+        version = query.get("api-version", "")
+        if not version:
+            raise errors.bad_request("MissingApiVersionParameter",
+                                     "The api-version query parameter (?api-version=) is required for all "
+                                     "requests.")
+        api_versions.check(["metadata", "endpoints"], version)
+        return Reply(200, tenant.metadata_endpoints(base_url(request)))
 
     # -- ARM ---------------------------------------------------------------------------------------
     async def _arm(self, request: Request, method: str, segments: list[str]) -> Reply:
         path = "/" + "/".join(segments)
-        record: dict[str, Any] = {"method": method, "path": path, "query": request.url.query,
-                                  "time": time.time()}
+        record: dict[str, Any] = {"method": method, "path": path, "query": "", "time": time.time()}
         self.knobs.requests.append(record)
         if self.knobs.latency_ms > 0:
             await asyncio.sleep(self.knobs.latency_ms / 1000)
-        fault = self.knobs.take_fault(method, path)
-        if fault is not None:
-            reply = fault_reply(fault)
-        else:
-            try:
-                reply = await self._arm_call(request, method, segments, path)
-            except ArmError as error:
-                reply = error_reply(error)
-                if error.status == 401:
-                    # As ARM does; azure-mgmt-core only acts on error="insufficient_claims", so no retry loop.
-                    authority = f"{base_url(request)}/{self.config['tenantId']}"
-                    reply.headers["WWW-Authenticate"] = (f'Bearer authorization_uri="{authority}", '
-                                                         'error="invalid_token"')
+        try:
+            # The token first: without one, a request may not drain injected faults, and its query (which
+            # may carry what the caller meant to keep) is not logged.
+            claims = self._check_bearer(request)
+            record["query"] = request.url.query
+            fault = self.knobs.take_fault(method, path)
+            reply = fault_reply(fault) if fault is not None else await self._arm_call(request, method, segments,
+                                                                                      path, claims)
+        except ArmError as error:
+            reply = error_reply(error)
+            if error.status == 401:
+                # As ARM does; azure-mgmt-core only acts on error="insufficient_claims", so no retry loop.
+                authority = f"{base_url(request)}/{self.config['tenantId']}"
+                reply.headers["WWW-Authenticate"] = (f'Bearer authorization_uri="{authority}", '
+                                                     'error="invalid_token"')
         record["status"] = reply.status
         return reply
 
-    async def _arm_call(self, request: Request, method: str, segments: list[str], path: str) -> Reply:
-        self._check_bearer(request)
+    async def _arm_call(self, request: Request, method: str, segments: list[str], path: str,
+                        claims: dict[str, Any]) -> Reply:
         query = {key.lower(): value for key, value in parse_qsl(request.url.query, keep_blank_values=True)}
         api_version = query.get("api-version", "")
         if not api_version:
@@ -513,20 +543,33 @@ class EmulatorApi:
         sub = params.get("sub")
         if sub is not None and sub.lower() != str(self.config["subscriptionId"]).lower():
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        api_versions.check(segments, api_version, lambda: self._location_of(params))
         body = b""
         if method in ("PUT", "PATCH", "POST"):
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
-                # invented code for the size ARM refuses; see COVERAGE.md
-                raise ArmError(413, "RequestEntityTooLarge",
-                               f"The request content size exceeds the maximum of {MAX_BODY_BYTES} bytes.")
+            body = await read_limited(request, MAX_BODY_BYTES)
+        # ARM's token bucket of this subscription (or tenant), principal and operation type: see throttling.py
+        limit_headers = self.throttle.admit(sub or str(claims.get("tid", "")), str(claims.get("oid", "")), method)
         call = Call(method, path, params, query, body, base_url(request), self.settings.page_size)
-        reply = await run_in_threadpool(handler, self.backend, call)
+        try:
+            reply = await run_in_threadpool(handler, self.backend, call)
+        except ArmError as error:
+            error.headers = {**limit_headers, **error.headers}
+            raise
+        reply.headers.update(limit_headers)
         if method == "HEAD" and reply.status < 300:
             return Reply(204, None, reply.headers)  # an existence check: 204 = exists
         return reply
 
-    def _check_bearer(self, request: Request) -> None:
+    def _location_of(self, params: dict[str, str]) -> str:
+        """The location ARM names when it refuses an api-version: the resource group's, else eastus."""
+        if "rg" in params:
+            try:
+                return str(self.backend.get_resource_group(params["sub"], params["rg"])["location"])
+            except ArmError:
+                pass
+        return "eastus"
+
+    def _check_bearer(self, request: Request) -> dict[str, Any]:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if not header:
@@ -535,7 +578,7 @@ class EmulatorApi:
             raise errors.unauthorized("Authentication failed. The 'Authorization' header is provided in an "
                                       "invalid format.")
         try:
-            auth.verify_token(self.config, token.strip())
+            return auth.verify_token(self.config, token.strip())
         except auth.TokenRejected as rejected:
             raise ArmError(401, rejected.code, rejected.message) from None
 

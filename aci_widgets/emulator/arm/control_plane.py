@@ -13,6 +13,7 @@ import collections
 import hmac
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,10 @@ from starlette.requests import Request
 from .. import errors
 from ..config import EmulatorHome
 from ..errors import ArmError
+from ..state.quotas import LimitSettings, Quotas, check_time_scale
+from .bodies import CONTROL_BODY_LIMIT, read_limited
 from .replies import DEFAULT_PAGE_SIZE, Reply, base_url, parse_json_object
+from .throttling import ArmThrottle
 
 if TYPE_CHECKING:
     from ..state.backend import Backend
@@ -98,10 +102,11 @@ class ApiSettings:
     provisioning_delay: float | None = None
     faults: list[FaultRule] = field(default_factory=list)
     page_size: int = DEFAULT_PAGE_SIZE
+    limits: LimitSettings = field(default_factory=LimitSettings)  # Azure's, on, unless told otherwise
 
     @classmethod
     def from_env(cls) -> ApiSettings:
-        return cls(page_size=int(os.environ.get(PAGE_SIZE_ENV) or DEFAULT_PAGE_SIZE))
+        return cls(page_size=int(os.environ.get(PAGE_SIZE_ENV) or DEFAULT_PAGE_SIZE), limits=LimitSettings.from_env())
 
 
 @dataclass
@@ -152,13 +157,22 @@ class ControlPlane:
         self.settings = settings
         self.config = config
         self.knobs = Knobs.from_settings(settings)
+        # One LimitSettings object, changed in place, read by ACI's quotas (backend) and ARM's buckets (app).
+        self.limits = settings.limits.copy()
+        self.quotas = Quotas(self.limits)
+        self.throttle = ArmThrottle(self.limits)
+        backend.set_limits(self.quotas)
+        # Cleared by the server while it reconciles what an earlier run left; set again when that is done.
+        self.ready = threading.Event()
+        self.ready.set()
         if settings.provisioning_delay is not None:
             backend.set_provisioning_delay(settings.provisioning_delay)
 
     async def handle(self, request: Request, method: str, segments: list[str]) -> Reply:
         route = "/".join(segments).lower()
         if route == "health" and method in ("GET", "HEAD"):
-            return Reply(200, {"status": "ok", "pid": os.getpid(), "home": str(self.home.path)})
+            status = "ok" if self.ready.is_set() else "reconciling"
+            return Reply(200, {"status": status, "pid": os.getpid(), "home": str(self.home.path)})
         if route == "openapi.json" and method in ("GET", "HEAD"):
             from .openapi import openapi_document
 
@@ -171,7 +185,7 @@ class ControlPlane:
                                          "'controlKey' in the emulator home's config.json."}})
         body: dict[str, Any] = {}
         if method == "POST":
-            raw = await request.body()
+            raw = await read_limited(request, CONTROL_BODY_LIMIT)
             body = parse_json_object(raw) if raw.strip() else {}
         knobs = self.knobs
         if (method, route) == ("POST", "reset"):
@@ -180,6 +194,7 @@ class ControlPlane:
             knobs.latency_ms = self.settings.latency_ms
             await run_in_threadpool(self._apply_provisioning_delay, self.settings.provisioning_delay or 0.0)
             knobs.requests.clear()
+            self._set_limits(settings_json=self.settings.limits.to_json(), clear=True)
             return Reply(200, {"status": "reset"})
         if (method, route) == ("POST", "faults"):
             rule = FaultRule.from_json(body)
@@ -194,6 +209,11 @@ class ControlPlane:
         if (method, route) == ("POST", "provisioning-delay"):
             await run_in_threadpool(self._apply_provisioning_delay, _non_negative(body, "seconds"))
             return Reply(200, self.settings_json())
+        if (method, route) == ("GET", "limits"):
+            return Reply(200, await run_in_threadpool(self.limits_json))
+        if (method, route) == ("POST", "limits"):
+            self._set_limits(settings_json=body, clear=bool(body.get("clear")))
+            return Reply(200, await run_in_threadpool(self.limits_json))
         if (method, route) == ("GET", "settings"):
             return Reply(200, self.settings_json())
         if (method, route) == ("GET", "requests"):
@@ -203,13 +223,41 @@ class ControlPlane:
             return Reply(200, [])
         raise ArmError(404, "NotFound", f"'/_emulator/{route}' is not a control-plane operation.")  # invented
 
+    def _set_limits(self, *, settings_json: dict[str, Any], clear: bool) -> None:
+        """``{"mode": "azure"|"off", "timeScale": F, "values": {NAME: number}, "clear": bool}``, all optional."""
+        changed = self.limits.copy()
+        try:
+            if "mode" in settings_json:
+                mode = str(settings_json["mode"]).lower()
+                if mode not in ("azure", "off"):
+                    raise ValueError("'mode' must be 'azure' or 'off'")
+                changed.enabled = mode == "azure"
+            if "timeScale" in settings_json:
+                changed.time_scale = check_time_scale(settings_json["timeScale"])
+            values = settings_json.get("values") or {}
+            if not isinstance(values, dict):
+                raise ValueError("'values' must be an object of limit names and numbers")  # noqa: TRY004 - one message
+            for name, value in values.items():
+                changed.set_value(str(name), value)
+        except ValueError as exc:
+            raise errors.bad_request("InvalidRequestContent", str(exc)) from None
+        self.limits.enabled, self.limits.time_scale = changed.enabled, changed.time_scale
+        self.limits.values.update(changed.values)
+        if clear:
+            self.quotas.clear()
+            self.throttle.clear()
+
+    def limits_json(self) -> dict[str, Any]:
+        return {**self.limits.to_json(), **self.quotas.counters(), **self.throttle.counters()}
+
     def _apply_provisioning_delay(self, seconds: float) -> None:
         self.backend.set_provisioning_delay(seconds)
         self.knobs.provisioning_delay = seconds
 
     def settings_json(self) -> dict[str, Any]:
         return {"latencyMs": self.knobs.latency_ms, "provisioningDelay": self.knobs.provisioning_delay,
-                "faults": [rule.to_json() for rule in self.knobs.faults], "pageSize": self.settings.page_size}
+                "faults": [rule.to_json() for rule in self.knobs.faults], "pageSize": self.settings.page_size,
+                "limits": self.limits.to_json()}
 
 
 def _non_negative(body: dict[str, Any], key: str) -> float:

@@ -44,7 +44,23 @@ def _paths() -> dict[str, Any]:
     group = _ref("schemas", "ContainerGroup")
     group_list = _ref("schemas", "ContainerGroupListResult")
     no_content = {"description": "No content"}
+    any_object = {"type": "object"}
     return {
+        "/metadata/endpoints": {"get": {**_operation(
+            "Metadata_Endpoints", "The cloud's endpoints, all pointing at the emulator (no token needed)",
+            ["MetadataApiVersion"], {"200": _json(any_object)}, tag="Tenant"), "security": []}},
+        "/subscriptions": {"get": _operation(
+            "Subscriptions_List", "The emulator's one subscription", ["SubscriptionsApiVersion"],
+            {"200": _json(any_object)}, tag="Tenant")},
+        "/subscriptions/{subscriptionId}": {"get": _operation(
+            "Subscriptions_Get", "The emulator's subscription", [sub, "SubscriptionsApiVersion"],
+            {"200": _json(any_object)}, tag="Tenant")},
+        "/subscriptions/{subscriptionId}/locations": {"get": _operation(
+            "Subscriptions_ListLocations", "The regions ACI offers", [sub, "SubscriptionsApiVersion"],
+            {"200": _json(any_object)}, tag="Tenant")},
+        "/tenants": {"get": _operation(
+            "Tenants_List", "The emulator's tenant", ["SubscriptionsApiVersion"], {"200": _json(any_object)},
+            tag="Tenant")},
         "/providers/Microsoft.ContainerInstance/operations": {"get": _operation(
             "Operations_List", "List the operations of Microsoft.ContainerInstance", ["ApiVersion"],
             {"200": _json(_ref("schemas", "OperationListResult"))}, tag="Operations")},
@@ -120,6 +136,10 @@ def _parameters(subscription_id: str | None) -> dict[str, Any]:
                        "schema": {"type": "string", "example": CI_API_VERSION}},
         "ResourcesApiVersion": {"name": "api-version", "in": "query", "required": True,
                                 "schema": {"type": "string", "example": RM_API_VERSION}},
+        "SubscriptionsApiVersion": {"name": "api-version", "in": "query", "required": True,
+                                    "schema": {"type": "string", "example": "2022-12-01"}},
+        "MetadataApiVersion": {"name": "api-version", "in": "query", "required": True,
+                               "schema": {"type": "string", "example": "2022-09-01"}},
         "Tail": {"name": "tail", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
         "Timestamps": {"name": "timestamps", "in": "query", "required": False, "schema": {"type": "boolean"}},

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from .. import errors
 from ..errors import ArmError
+from .bodies import problem_in_json
 
 DEFAULT_PAGE_SIZE = 100
 _SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
@@ -39,12 +40,19 @@ def render(reply: Reply) -> Response:
         return Response(status_code=reply.status, headers=reply.headers)
     content = reply.raw if reply.raw is not None else json.dumps(reply.body, separators=(",", ":"),
                                                                  ensure_ascii=False)
-    return Response(content, status_code=reply.status, headers=reply.headers,
+    try:
+        encoded = content.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate stored before requests were checked for them: answer it escaped (valid JSON
+        # text, as ARM would show it) rather than failing every GET and DELETE of that resource.
+        encoded = (json.dumps(json.loads(content), separators=(",", ":")) if reply.raw is not None
+                   else json.dumps(reply.body, separators=(",", ":"))).encode("ascii")
+    return Response(encoded, status_code=reply.status, headers=reply.headers,
                     media_type="application/json; charset=utf-8")
 
 
 def error_reply(error: ArmError) -> Reply:
-    return Reply(error.status, error.to_body())
+    return Reply(error.status, error.to_body(), dict(error.headers))
 
 
 @dataclass
@@ -80,6 +88,13 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise errors.bad_request("InvalidRequestContent",
                                  "The request content was invalid and could not be deserialized: "
                                  "'a JSON object was expected'.")
+    problem = problem_in_json(value)
+    if problem is not None:
+        path, what = problem
+        # the path only, never the value: it may be a secure value
+        raise errors.bad_request("InvalidRequestContent",
+                                 f"The request content was invalid and could not be deserialized: "
+                                 f"'{path} {what}'.")
     return value
 
 
@@ -90,7 +105,7 @@ def _reject_constant(name: str) -> Any:
 def base_url(request: Request) -> str:
     """The scheme and host the client used, so that the URLs we hand out resolve for it."""
     host = request.headers.get("host", "")
-    if not _SAFE_HOST.match(host):
+    if not _SAFE_HOST.fullmatch(host):
         server = request.scope.get("server") or ("127.0.0.1", 0)
         host = f"{server[0]}:{server[1]}"
     return f"{request.url.scheme}://{host}"

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -33,24 +34,28 @@ from ..config import EmulatorHome
 from ..errors import ArmError
 from ..runtime.images import catalogue
 from ..runtime.process import ProcessRuntime, read_log
+from .backend_exec import SocketsAndMetrics
 from .container_groups import ContainerGroups
 from .deployments import Deployments
-from .exec_sessions import ExecSessions, Ticket, parse_exec_body, require_running
+from .exec_sessions import ExecSessions
+from .identity import fill_identity
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
-from .metrics import MetricsSampler, metric_definitions, query_metrics
+from .metrics import MetricsSampler
 from .operations import Operations
+from .quotas import LimitSettings, Quotas, normal_location
 from .reconcile import reconcile
 from .resource_groups import ResourceGroups
 from .restart_policy import RestartPolicy
+from .rg_deletions import ResourceGroupDeletions
 from .scheduler import Scheduler
-from .store import Store
+from .store import Store, StoreCorrupted
 from .validation import invalid_content, validate_group, validate_tags
 
 logger = logging.getLogger(__name__)
 logging.getLogger("aci_widgets").addHandler(logging.NullHandler())  # background threads never print
 
 
-class Backend:
+class Backend(SocketsAndMetrics):
     """The ACI and resource-group state machine behind the HTTP layer. Thread-safe; raises ``ArmError``."""
 
     def __init__(self, home: EmulatorHome, *, backoff_base_seconds: float = 0.5,
@@ -61,16 +66,23 @@ class Backend:
         self._resource_groups = ResourceGroups(self._store)
         self._groups = ContainerGroups(self._store)
         self._operations = Operations(self._store, self._groups.get)
-        self._resource_groups.load()
-        self._groups.load()
-        self._operations.load()
+        try:
+            self._resource_groups.load()
+            self._groups.load()
+            self._operations.load()
+        except (sqlite3.DatabaseError, TypeError, KeyError, ValueError, AttributeError) as error:
+            self._store.close()
+            raise StoreCorrupted(home.state_path, f"{type(error).__name__}: {str(error)[:120]}") from None
+        self._store.save_backup()  # it loaded: this is the last good state
         self._scheduler = Scheduler()
+        self._rg_deletions = ResourceGroupDeletions(self._lock, self._remove_some_groups, self._forget_resource_group)
         self._runtime = ProcessRuntime(on_exit=self._on_process_exit, kill_grace_seconds=kill_grace_seconds)
         self._deployments = Deployments(home, self._lock, self._store, self._groups, self._operations,
                                         self._scheduler, self._runtime,
                                         RestartPolicy(backoff_base_seconds, backoff_cap_seconds))
         self.exec_sessions = ExecSessions()
         self._metrics = MetricsSampler(self._metric_targets, self.exec_sessions.stats_of)
+        self.quotas = Quotas(LimitSettings(enabled=False))  # the server sets the real ones (set_limits)
 
     # == life cycle ==================================================================================
     def reconcile(self) -> None:
@@ -127,29 +139,74 @@ class Backend:
         with self._lock:
             self._deployments.provisioning_delay = seconds
 
+    def set_limits(self, quotas: Quotas) -> None:
+        """Enforce ACI's quotas and create/delete rates (``quotas.py``); off until this is called."""
+        with self._lock:
+            self.quotas = quotas
+
+    def location_usage(self, sub: str, location: str) -> list[dict[str, Any]]:
+        """ACI's usage list for a region: each quota's current use (from the groups that exist) and limit."""
+        with self._lock:
+            return self.quotas.usage_json(self._specs_in(sub, location))
+
+    def _specs_in(self, sub: str, location: str, besides: Any = None) -> list[dict[str, Any]]:
+        where = normal_location(location)
+        return [g.spec for g in self._groups if g.key[0] == sub.lower() and g is not besides
+                and normal_location(g.location) == where]
+
     # == resource groups =============================================================================
     def create_or_update_resource_group(self, sub: str, rg: str, body: Any) -> tuple[dict[str, Any], bool]:
         with self._lock:
+            if self._rg_deletions.is_deleting(sub, rg):
+                raise errors.resource_group_being_deleted(rg)
             return self._resource_groups.create_or_update(sub, rg, body)
 
     def get_resource_group(self, sub: str, rg: str) -> dict[str, Any]:
         with self._lock:
-            return self._resource_groups.get(sub, rg)
+            body = self._resource_groups.get(sub, rg)
+            if self._rg_deletions.is_deleting(sub, rg):
+                body["properties"]["provisioningState"] = "Deleting"
+            return body
 
     def list_resource_groups(self, sub: str) -> list[dict[str, Any]]:
         with self._lock:
             return self._resource_groups.list(sub)
 
     def delete_resource_group(self, sub: str, rg: str) -> None:
+        """Delete at once (tests, reset paths); the HTTP layer uses ``begin_delete_resource_group``."""
         with self._lock:
             self._resource_groups.require(sub, rg)
             self._deployments.remove_groups(self._groups.in_resource_group(sub, rg))
+            self._resource_groups.forget(sub, rg)
+
+    def begin_delete_resource_group(self, sub: str, rg: str) -> str:
+        """Mark the resource group Deleting and remove its groups in the background; the id to poll."""
+        with self._lock:
+            self._resource_groups.require(sub, rg)
+            self._store.check_writable()
+            return self._rg_deletions.begin(sub, rg)
+
+    def resource_group_deletion(self, operation_id: str) -> tuple[bool, str | None] | None:
+        """``(done, error)`` of a deletion, None for an id we never gave out."""
+        deletion = self._rg_deletions.status(operation_id)
+        return None if deletion is None else (deletion.done.is_set(), deletion.error)
+
+    def _remove_some_groups(self, sub: str, rg: str, count: int) -> bool:
+        groups = self._groups.in_resource_group(sub, rg)
+        self._deployments.remove_groups(groups[:count])
+        return len(groups) <= count
+
+    def _forget_resource_group(self, sub: str, rg: str) -> None:
+        if self._resource_groups.find(sub, rg) is not None:
             self._resource_groups.forget(sub, rg)
 
     # == container groups ============================================================================
     def create_or_update_group(self, sub: str, rg: str, name: str, body: Any) -> tuple[dict[str, Any], bool, str]:
         with self._lock:
             resource_group = self._resource_groups.require(sub, rg)
+            if self._rg_deletions.is_deleting(sub, rg):
+                raise errors.resource_group_being_deleted(resource_group["name"])
+            self._store.check_writable()  # a full disk fails here, before anything changes
             key = (sub.lower(), rg.lower(), name.lower())
             existing = self._groups.get(key)
             spec = validate_group(
@@ -158,30 +215,53 @@ class Backend:
                 dns_label_taken=lambda location, label: self._groups.dns_label_taken(key, location, label))
             if spec["properties"]["initContainers"]:
                 raise errors.not_supported("Init containers")
-            if existing is None:
-                group = GroupRecord(sub=sub, rg=resource_group["name"], name=name, uid=uuid.uuid4().hex,
-                                    spec=spec)
-                group.containers = {c["name"]: ContainerRecord(c["name"]) for c in spec["properties"]["containers"]}
-                self._groups.add(group)
-            else:
-                group = existing
-                if is_transitioning(group):
-                    raise errors.transitioning(group.name)
-                # An update restarts every container in place; its events follow the old ones, unmerged.
-                self._deployments.kill_containers(group)
-                group.spec = spec
-                for record in group.containers.values():
-                    record.merge_floor = len(record.events)
-                    record.crash_streak = 0
-            group.stopped = False
-            group.failure = None
-            group.generation += 1
-            operation_id = self._operations.new(group, "create" if existing is None else "update")
-            self._deployments.begin_deployment(group)
-            body_out = render_group(group, instance_view=False, now=time.time(), as_put_response=True)
-            self._groups.save(group)
-            self._operations.settle_group(group.key)
-            return body_out, existing is None, operation_id
+            location = str(spec.get("location") or resource_group["location"])
+            self.quotas.check_create(sub, location, spec, self._specs_in(sub, location, besides=existing),
+                                     new=existing is None)
+            group = None
+            try:
+                if existing is None:
+                    group = GroupRecord(sub=sub, rg=resource_group["name"], name=name, uid=uuid.uuid4().hex,
+                                        spec=spec)
+                    group.containers = {c["name"]: ContainerRecord(c["name"]) for c in spec["properties"]["containers"]}
+                    self._groups.add(group)
+                    self.quotas.note_groups(sub, location, len(self._specs_in(sub, location)))
+                else:
+                    group = existing
+                    if is_transitioning(group):
+                        raise errors.transitioning(group.name)
+                    # An update restarts every container in place; its events follow the old ones, unmerged.
+                    self._deployments.kill_containers(group)
+                    group.spec = spec
+                    for record in group.containers.values():
+                        record.merge_floor = len(record.events)
+                        record.crash_streak = 0
+                if "identity" in spec:
+                    tenant_id = str(self.home.config()["tenantId"])
+                    group.spec["identity"] = fill_identity(spec["identity"], group.uid, tenant_id)
+                group.stopped = False
+                group.failure = None
+                group.generation += 1
+                operation_id = self._operations.new(group, "create" if existing is None else "update")
+                self._deployments.begin_deployment(group)
+                body_out = render_group(group, instance_view=False, now=time.time(), as_put_response=True)
+                self._groups.save(group)
+                self._operations.settle_group(group.key)
+                return body_out, existing is None, operation_id
+            except Exception:
+                # A full disk (or a bug) half-way: a new group must not stay behind as a ghost.
+                if existing is None and group is not None:
+                    self._forget_unsaved(group)
+                raise
+
+    def _forget_unsaved(self, group: GroupRecord) -> None:
+        """Undo a create that failed half-way: its processes, its memory, whatever reached the store."""
+        with contextlib.suppress(ArmError):
+            self._deployments.kill_containers(group)
+        with contextlib.suppress(ArmError):
+            self._store.delete_group(group.key)
+        self._groups.remove(group, from_store=False)
+        self._operations.forget_group(group.key)
 
     def get_group(self, sub: str, rg: str, name: str) -> dict[str, Any]:
         with self._lock:
@@ -207,8 +287,13 @@ class Backend:
         with self._lock:
             group = self._require_group(sub, rg, name)
             if tags is not None:
+                old_tags = group.spec.get("tags")
                 group.spec["tags"] = validate_tags(tags)
-                self._groups.save(group)
+                try:
+                    self._groups.save(group)
+                except ArmError:
+                    group.spec["tags"] = old_tags  # memory follows what the store holds
+                    raise
             return render_group(group, instance_view=True, now=time.time())
 
     def delete_group(self, sub: str, rg: str, name: str) -> dict[str, Any] | None:
@@ -217,6 +302,7 @@ class Backend:
             group = self._groups.find(sub, rg, name)
             if group is None:
                 return None
+            self.quotas.check_delete(sub, group.location)
             body = render_group(group, instance_view=True, now=time.time())
             self._deployments.remove_groups([group])
             return body
@@ -273,54 +359,6 @@ class Backend:
                 raise errors.container_log_not_available(record.name, group.name)
             path, running = self._deployments.log_path(record.run_uid), record.running
         return read_log(path, running=running, tail=tail, timestamps=timestamps)
-
-    # == exec, attach, metrics (exec_sessions.py, metrics.py) =======================================
-    def issue_socket(self, kind: str, sub: str, rg: str, name: str, container: str, body: dict[str, Any] | None,
-                     base_url: str) -> dict[str, str]:
-        """``{webSocketUri, password}`` for an exec (``body`` is the exec request) or an attach."""
-        argv, cols, rows = parse_exec_body(body) if kind == "exec" else ([], 80, 24)
-        with self._lock:
-            group = self._require_group(sub, rg, name)
-            record = next((r for r in group.containers.values() if r.name.lower() == container.lower()), None)
-            require_running(group, record, container)
-            assert record is not None
-            return self.exec_sessions.issue(kind, group, record, base_url, argv, cols, rows)
-
-    def socket_target(self, ticket: Ticket) -> tuple[int, str | None]:
-        """(main pid, log path of the run) of the ticket's container, still running; else ArmError."""
-        with self._lock:
-            group = self._groups.get(ticket.group_key)
-            if group is None or group.uid != ticket.group_uid:
-                raise errors.container_group_not_found(ticket.group_key[2], ticket.group_key[1])
-            record = group.containers.get(ticket.container)
-            require_running(group, record, ticket.container)
-            assert record is not None and record.run_uid is not None
-            pids = {row.run_uid: row.pid for row in self._store.live_runs()}
-            pid = pids.get(record.run_uid)
-            if pid is None:
-                raise errors.container_log_not_available(record.name, group.name)
-            return pid, str(self._deployments.log_path(record.run_uid))
-
-    def metrics(self, sub: str, rg: str, name: str, query: dict[str, str] | None) -> dict[str, Any]:
-        """Azure Monitor's metrics (``query`` given) or metric definitions (None) of a group."""
-        with self._lock:
-            group = self._require_group(sub, rg, name)
-            uid, resource_id, location = group.uid, group.id, group.location
-            names = list(group.containers)
-        if query is None:
-            return metric_definitions(resource_id)
-        return query_metrics(resource_id, location, {c: self._metrics.points(uid, c) for c in names}, query)
-
-    def _metric_targets(self) -> dict[tuple[str, str], tuple[int, Any]]:
-        with self._lock:
-            if self._deployments.closed:
-                return {}
-            running = {r.run_uid: (g.uid, r.name) for g in self._groups for r in g.containers.values()
-                       if r.running and r.run_uid}
-            if not running:
-                return {}
-            return {running[row.run_uid]: (row.pid, None) for row in self._store.live_runs()
-                    if row.run_uid in running and row.pid}
 
     def operation_status(self, sub: str, location: str, operation_id: str) -> dict[str, Any]:
         with self._lock:

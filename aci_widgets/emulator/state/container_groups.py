@@ -62,12 +62,13 @@ class ContainerGroups:
         self._groups[group.key] = group
         self._list_generation += 1
 
-    def remove(self, group: GroupRecord) -> None:
-        """Forget the group and its runs, in memory and in the store."""
+    def remove(self, group: GroupRecord, *, from_store: bool = True, keep_runs: bool = False) -> None:
+        """Forget the group and its runs, in memory and (unless told otherwise) in the store first."""
+        if from_store:
+            self._store.delete_group(group.key, keep_runs=keep_runs)
         for record in group.containers.values():
             if record.run_uid:
                 self._run_owner.pop(record.run_uid, None)
-        self._store.delete_group(group.key)
         self._groups.pop(group.key, None)
         self._list_generation += 1
 

@@ -156,6 +156,7 @@ class Deployments:
         run_uid = uuid.uuid4().hex
         env = self._container_env(group, spec, resolved, run_uid)
         cwd = self.work_dir(group) / record.name
+        catalogue.populate_workdir(resolved, cwd)  # the image's files (built-in images)
         old_run = record.run_uid
         # Recorded before the fork: a crash right after it still leaves a trace for reconcile to follow.
         self._store.add_run(run_uid, group.key, record.name)
@@ -271,10 +272,23 @@ class Deployments:
 
     def remove_groups(self, groups: list[GroupRecord]) -> None:
         """Delete groups: kill and reap their processes (in one batch), then forget them and their logs."""
+        removed: list[GroupRecord] = []
+        try:
+            for group in groups:
+                # SQLite first (issue 12, case 8): on a full disk the DELETE fails before its processes are
+                # killed. The run rows stay until the kill, so a crash in between leaves them for reconcile.
+                self._groups.remove(group, keep_runs=True)
+                removed.append(group)
+        finally:  # the groups already forgotten are killed and cleaned up even if a later one failed
+            self._finish_removal(removed)
+
+    def _finish_removal(self, groups: list[GroupRecord]) -> None:
         running = [record.run_uid for group in groups for record in group.containers.values()
                    if record.running and record.run_uid]
         if running:
             self._runtime.kill(running)
+            with contextlib.suppress(Exception):  # refused by a full disk: reconcile ends them at next start
+                self._store.end_runs(running)
         for group in groups:
             for record in group.containers.values():
                 record.running = False
@@ -282,7 +296,6 @@ class Deployments:
                 if record.run_uid:
                     with contextlib.suppress(OSError):
                         self.log_path(record.run_uid).unlink()
-            self._groups.remove(group)
             shutil.rmtree(self.work_dir(group), ignore_errors=True)
             self._operations.settle_group(group.key)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .validation.schema import strip_secrets
+
 GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
 CRASH_LOOP_DETAIL = "CrashLoopBackOff: Back-off restarting failed"
 
@@ -294,9 +296,9 @@ def render_group(group: GroupRecord, *, instance_view: bool, now: float,
     if "tags" in group.spec:
         body["tags"] = dict(group.spec["tags"])
     for key in ("identity", "zones"):
-        if key in group.spec:
+        if group.spec.get(key) is not None:
             body[key] = copy.deepcopy(group.spec[key])
-    return body
+    return strip_secrets(body)
 
 
 def operation_events(group: GroupRecord) -> list[dict[str, Any]]:

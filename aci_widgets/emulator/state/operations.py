@@ -43,6 +43,11 @@ class Operations:
         self._store.put_operation(operation_id, operation)
         return operation_id
 
+    def forget_group(self, key: GroupKey) -> None:
+        """Drop the in-memory operations of a group whose create was undone (the store never kept them)."""
+        for operation_id in self._in_progress.pop(key, set()):
+            self._operations.pop(operation_id, None)
+
     def settle_group(self, key: GroupKey) -> None:
         for operation_id in list(self._in_progress.get(key, ())):
             self.settle(operation_id)

@@ -47,6 +47,9 @@ class ResourceGroups:
         return [render_resource_group(record) for (sub_key, _), record in self._records.items()
                 if sub_key == sub.lower()]
 
+    def find(self, sub: str, rg: str) -> dict[str, Any] | None:
+        return self._records.get((sub.lower(), rg.lower()))
+
     def require(self, sub: str, rg: str) -> dict[str, Any]:
         """The stored record, or ARM's ResourceGroupNotFound."""
         record = self._records.get((sub.lower(), rg.lower()))

@@ -16,10 +16,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .. import errors
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resource_groups (
@@ -38,6 +40,10 @@ CREATE TABLE IF NOT EXISTS container_groups (
 CREATE TABLE IF NOT EXISTS operations (
     op_id TEXT PRIMARY KEY,
     doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS write_probe (
+    id INTEGER PRIMARY KEY,
+    filler BLOB
 );
 CREATE TABLE IF NOT EXISTS container_runs (
     run_uid TEXT PRIMARY KEY,
@@ -68,6 +74,26 @@ def group_key_text(key: GroupKey) -> str:
     return "/".join(key)
 
 
+class StoreCorrupted(Exception):
+    """The state file cannot be read: one line naming it and the way out (``aci-emulator reset`` or the backup)."""
+
+    def __init__(self, path: Path, reason: str):
+        backup = backup_path(path)
+        restore = (f", or restore the last good state: cp {backup} {path}" if backup.exists() else "")
+        super().__init__(f"the emulator's state file {path} is corrupted ({reason}); start afresh with "
+                         f"'aci-emulator reset' (every group is forgotten){restore}")
+        self.path = path
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "full" in str(error).lower() or getattr(error, "errno", None) == 28
+
+
 class Store:
     """SQLite persistence for the backend. Every method commits before it returns."""
 
@@ -77,10 +103,16 @@ class Store:
         self._lock = threading.Lock()
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # created private: it holds secure values
         os.close(fd)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        try:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(SCHEMA)
+            problem = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise StoreCorrupted(path, str(error)) from None
+        if problem != "ok":
+            raise StoreCorrupted(path, str(problem))
         for suffix in ("-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():
@@ -88,15 +120,44 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Several writes committed together (or not at all)."""
+        """Several writes committed together (or not at all). A full disk is ``errors.disk_full``."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except (sqlite3.OperationalError, OSError) as error:
+                if not _is_disk_full(error):
+                    raise
+                with suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise errors.disk_full(str(self.path.parent)) from None
+
+    def check_writable(self) -> None:
+        """Write (and keep) one page, so that a change can fail on a full disk before it touches memory."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO write_probe VALUES (1, zeroblob(4096))")
+
+    def save_backup(self) -> None:
+        """Copy the state to ``state.sqlite.bak`` (the last state that loaded): the way back after corruption."""
+        target = backup_path(self.path)
+        tmp = target.with_name(target.name + ".part")
+        with suppress(OSError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        try:
+            with self._lock, closing(sqlite3.connect(tmp)) as copy:
+                self._conn.backup(copy)
+            os.replace(tmp, target)
+        except (sqlite3.Error, OSError):
+            with suppress(OSError):
+                tmp.unlink()  # a backup is a courtesy: a full disk must not stop the emulator
 
     def close(self) -> None:
         with self._lock:
@@ -125,10 +186,12 @@ class Store:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO container_groups VALUES (?, ?, ?, ?)", (*key, json.dumps(doc)))
 
-    def delete_group(self, key: GroupKey) -> None:
+    def delete_group(self, key: GroupKey, *, keep_runs: bool = False) -> None:
+        """Delete the group's row; its run rows too unless ``keep_runs`` (the caller ends them once killed)."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM container_groups WHERE sub_key = ? AND rg_key = ? AND name_key = ?", key)
-            conn.execute("DELETE FROM container_runs WHERE group_key = ?", (group_key_text(key),))
+            if not keep_runs:
+                conn.execute("DELETE FROM container_runs WHERE group_key = ?", (group_key_text(key),))
 
     def groups(self) -> list[tuple[GroupKey, dict[str, Any]]]:
         with self._lock:

@@ -3,7 +3,10 @@
 There is no Docker engine, so an image is only a name that maps to an argv run on this machine:
 
 * built-in equivalents of the sample images (``aci-helloworld``, ``aci-tutorial-sidecar``,
-  ``aci-wordcount``) run as ``python -m aci_widgets.emulator.runtime.images.<module>``;
+  ``aci-wordcount``, also under their old Docker Hub names ``microsoft/aci-*`` that the seed sample uses):
+  each has its working directory files (``workdir_files``: its program, and the text ``aci-wordcount``
+  counts) copied into the container's working directory, and a default command that runs from there
+  (``python wordcount.py``), so that a command written for the real image (``python wordcount.py URL``) works;
 * well-known OS and interpreter images (``alpine``, ``ubuntu``, ``python:3.11``...) run the group's
   command on this machine, with a shim folder first on PATH so that ``python``/``python3`` are this
   interpreter; without a command they run the image's default (a shell with no stdin: exits 0 at once);
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -32,6 +36,23 @@ BUILTIN_IMAGES: dict[str, str] = {
     "mcr.microsoft.com/azuredocs/aci-helloworld": "helloworld",
     "mcr.microsoft.com/azuredocs/aci-tutorial-sidecar": "sidecar",
     "mcr.microsoft.com/azuredocs/aci-wordcount": "wordcount",
+    # The same images under the Docker Hub names of 2017-2019 (the seed sample's ``microsoft/aci-*``).
+    "microsoft/aci-helloworld": "helloworld",
+    "microsoft/aci-tutorial-sidecar": "sidecar",
+    "microsoft/aci-wordcount": "wordcount",
+}
+IMAGES_DIR = Path(__file__).resolve().parent
+OFFLINE_ENV = "ACI_EMULATOR_OFFLINE"  # "1": aci-wordcount never fetches its URL (the tests set it)
+# Module -> the files of the image's working directory (in IMAGES_DIR) and its default command, run there.
+WORKDIR_FILES: dict[str, tuple[str, ...]] = {
+    "helloworld": ("helloworld.py",),
+    "sidecar": ("sidecar.py",),
+    "wordcount": ("wordcount.py", "hamlet.txt"),
+}
+DEFAULT_COMMANDS: dict[str, list[str]] = {
+    "helloworld": ["python", "helloworld.py"],
+    "sidecar": ["python", "sidecar.py"],
+    "wordcount": ["python", "wordcount.py"],
 }
 
 # Repository (no tag, registry prefixes removed) -> the default command of the image when the group gives
@@ -74,6 +95,19 @@ class ResolvedImage:
 
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    workdir_files: tuple[Path, ...] = ()  # copied into the container's working directory before it starts
+
+
+def populate_workdir(resolved: ResolvedImage, workdir: Path) -> None:
+    """Put the image's files into ``workdir`` (created 0700 if missing), as the image's layers would hold them."""
+    if not resolved.workdir_files:
+        return
+    missing = [folder for folder in (workdir, *workdir.parents) if not folder.exists()]
+    for folder in reversed(missing):  # each folder it creates 0700, as the rest of the home
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
+    for source in resolved.workdir_files:
+        shutil.copyfile(source, workdir / source.name)
 
 
 # -- names -----------------------------------------------------------------------------------------
@@ -200,10 +234,13 @@ def resolve(image: str, command: list[str] | None, home: EmulatorHome | None = N
     repository = repository_of(image)
     module = BUILTIN_IMAGES.get(repository)
     if module is not None:
-        # Built-ins are Python: unbuffered so that their log lines show up while they run, and able to import
-        # this package even when it runs from a source tree rather than an installed copy.
-        env = {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(PACKAGE_ROOT)}
-        return ResolvedImage(override or [sys.executable, "-m", f"{BUILTIN_PACKAGE}.{module}"], env)
+        # Built-ins are standalone Python programs run from their working directory, unbuffered so that
+        # their log lines show up while they run (``python`` is this interpreter: the shim folder).
+        files = tuple(IMAGES_DIR / name for name in WORKDIR_FILES[module])
+        env = {"PYTHONUNBUFFERED": "1"}
+        if os.environ.get(OFFLINE_ENV) == "1":  # the emulator's knob: built-ins make no outbound request
+            env[OFFLINE_ENV] = "1"
+        return ResolvedImage(override or list(DEFAULT_COMMANDS[module]), env, files)
     default = SHELL_IMAGES.get(repository)
     if default is not None:
         return ResolvedImage(override or list(default), {})

@@ -1,7 +1,10 @@
 """Built-in ``mcr.microsoft.com/azuredocs/aci-helloworld``: the "Welcome to Azure Container Instances!" page.
 
 The real image is a small Node/Express app listening on port 80 that logs each request in the ``combined``
-format. Here it listens on ``127.0.0.1:$PORT`` (the host port the emulator mapped to the group's port).
+format. Here it listens on ``127.0.0.1:$PORT`` (the host port the emulator mapped to the group's port) and,
+like the real app, logs the port it listens on inside the group (``listening on port 80``): the group port
+whose ``ACI_PORT_<P>`` is ``$PORT``. Standalone (the standard library only): it runs from its working
+directory.
 """
 
 from __future__ import annotations
@@ -78,11 +81,19 @@ class WelcomeHandler(BaseHTTPRequestHandler):
         pass  # errors and requests are logged by log_request only
 
 
+def group_port(host_port: int, environ: dict[str, str]) -> int:
+    """The port the group exposes for ``host_port`` (the app's own view, 80), else ``host_port``."""
+    for name, value in sorted(environ.items()):
+        if name.startswith("ACI_PORT_") and value == str(host_port) and name[9:].isdigit():
+            return int(name[9:])
+    return host_port
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer(("127.0.0.1", port), WelcomeHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"listening on port {port}", flush=True)
+    print(f"listening on port {group_port(port, dict(os.environ))}", flush=True)
     try:
         server.serve_forever()
     finally:

@@ -17,13 +17,13 @@ from .body import (
     _list,
     _short,
     _str,
-    canonicalize,
     invalid_content,
     normalize_location,
     validate_tags,
 )
 from .containers import _check_resources, _check_unique_container_names, _validate_container, _validate_init_container
 from .network import _check_container_ports, _validate_ip_address
+from .schema import read_body
 
 
 # -- the checks ----------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def validate_group(
     if not isinstance(body, dict):
         raise invalid_content("", "Unexpected character encountered while parsing value: the body must be "
                                   "a JSON object.")
-    spec = canonicalize(body)
+    spec = read_body(body)  # the model's spelling; unknown and read-only keys dropped, defaults filled
     _check_group_name(name)
     location = _str(spec.get("location"), "location", required=False) or default_location
     result: dict[str, Any] = {"location": normalize_location(location) or default_location}
@@ -61,7 +61,9 @@ def validate_group(
 
 
 def _check_group_name(name: str) -> None:
-    if rules.check_group_name(name):
+    # ARM names compare without regard to case, and ACI accepts the docs' own "myContainerGroup" (the
+    # multi-container YAML tutorial): the lowercase rule is checked on the lower-cased name.
+    if rules.check_group_name(name.lower()):
         # invented: the reference has no code for a bad group name (and says not to invent
         # InvalidContainerGroupName); ARM's generic InvalidResourceName is the closest real-world code.
         raise errors.bad_request(
