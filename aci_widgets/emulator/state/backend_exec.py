@@ -30,9 +30,9 @@ class SocketsAndMetrics:
     def issue_socket(self, kind: str, sub: str, rg: str, name: str, container: str, body: dict[str, Any] | None,
                      base_url: str) -> dict[str, str]:
         """``{webSocketUri, password}`` for an exec (``body`` is the exec request) or an attach."""
-        argv, cols, rows = parse_exec_body(body) if kind == "exec" else ([], 80, 24)
         with self._lock:
-            group = self._require_group(sub, rg, name)
+            group = self._require_group(sub, rg, name)  # a missing group is a 404 before a bad body's 400
+            argv, cols, rows = parse_exec_body(body or {}) if kind == "exec" else ([], 80, 24)
             record = next((r for r in group.containers.values() if r.name.lower() == container.lower()), None)
             require_running(group, record, container)
             assert record is not None
