@@ -228,6 +228,7 @@ def _console_and_metrics_tabs(cell: Any, shot: Any) -> None:
     assert image.evaluate("img => img.naturalWidth > 0"), "the metrics plot did not render"
     image.scroll_into_view_if_needed()
     shot("6-metrics-tab")
+    cell.locator(".lm-TabBar-tab", has_text="Logs").first.click()  # back where the steps after expect to be
 
 
 @pytest.mark.parametrize(("app", "path"), [("lab", "/lab/tree/"), ("notebook", "/notebooks/")],
