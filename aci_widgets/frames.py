@@ -9,8 +9,9 @@ Columns are a contract (BRIEF "DataFrames"): add, never rename. Environment valu
 
     list_frame(groups, live_states=None)   name, resource_group, location, provisioning_state, state, os_type,
                                            restart_policy, containers, images, cpu, memory_gb, ip, fqdn, ports
+                                           then (issue 18) sku, identity, volumes, subnet
     instance_view_frame(group)             container, image, state, detail_status, start_time, finish_time,
-                                           exit_code, restart_count, cpu, memory_gb, ports
+                                           exit_code, restart_count, cpu, memory_gb, ports, then mounts
     events_frame(group)                    container, name, type, count, first_timestamp, last_timestamp, message
     group_properties(group)                ordered {label: text} for detail views
 """
@@ -22,10 +23,14 @@ from typing import Any
 
 import pandas as pd
 
+from .frame_features import identity_text, mounts_text, subnet_text, volumes_text
+
 LIST_COLUMNS = ("name", "resource_group", "location", "provisioning_state", "state", "os_type", "restart_policy",
-                "containers", "images", "cpu", "memory_gb", "ip", "fqdn", "ports")
+                "containers", "images", "cpu", "memory_gb", "ip", "fqdn", "ports",
+                # added with issue 18 (after the contract's columns): where users look for them
+                "sku", "identity", "volumes", "subnet")
 INSTANCE_VIEW_COLUMNS = ("container", "image", "state", "detail_status", "start_time", "finish_time", "exit_code",
-                         "restart_count", "cpu", "memory_gb", "ports")
+                         "restart_count", "cpu", "memory_gb", "ports", "mounts")
 EVENTS_COLUMNS = ("container", "name", "type", "count", "first_timestamp", "last_timestamp", "message")
 
 # `str` is pandas' own default for text: object in pandas 2, the string dtype in pandas 3.
@@ -49,7 +54,7 @@ def list_frame(groups: Iterable[Mapping[str, Any]], *, live_states: Mapping[str,
     live = live_states or {}
     columns: dict[str, list[Any]] = {name: [] for name in LIST_COLUMNS}
     (names, rgs, locations, provisioning, states, os_types, policies, counts, images, cpus, memories, ips, fqdns,
-     ports) = (columns[name].append for name in LIST_COLUMNS)
+     ports, skus, identities, volumes, subnets) = (columns[name].append for name in LIST_COLUMNS)
     for group in groups:
         props = group.get("properties") or _EMPTY
         containers = props.get("containers") or ()
@@ -79,6 +84,10 @@ def list_frame(groups: Iterable[Mapping[str, Any]], *, live_states: Mapping[str,
         ips(ip.get("ip") or "")
         fqdns(ip.get("fqdn") or "")
         ports(_ports_text(ip.get("ports"), ip.get("hostPorts"), ip.get("ip") or "127.0.0.1"))
+        skus(props.get("sku") or "")
+        identities(identity_text(group) if group.get("identity") else "")
+        volumes(volumes_text(props) if props.get("volumes") else "")
+        subnets(subnet_text(props) if props.get("subnetIds") else "")
     return _frame(columns)
 
 
@@ -105,6 +114,7 @@ def instance_view_frame(group: Mapping[str, Any]) -> pd.DataFrame:
         columns["cpu"].append(_float(requests.get("cpu")))
         columns["memory_gb"].append(_float(requests.get("memoryInGB")))
         columns["ports"].append(_ports_text(props.get("ports"), None, ""))
+        columns["mounts"].append(mounts_text(props))
     return _frame(columns)
 
 
@@ -133,17 +143,19 @@ def events_frame(group: Mapping[str, Any]) -> pd.DataFrame:
 
 
 PROPERTY_LABELS = ("Name", "Resource group", "Location", "Provisioning state", "State", "OS type", "Restart policy",
-                   "IP address", "FQDN", "Ports", "CPU (cores)", "Memory (GB)", "Estimated cost", "Tags")
+                   "IP address", "FQDN", "Ports", "CPU (cores)", "Memory (GB)", "Estimated cost", "Tags",
+                   "SKU", "Identity", "Volumes", "Mounts", "Virtual network", "Init containers", "Zones")
 
 
 def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
-    """The detail view's properties, in ``PROPERTY_LABELS`` order, every value as display text.
+    """The detail view's properties, in ``PROPERTY_LABELS`` order, every value as display text (the labels from
+    ``SKU`` on only when the group has a value for them).
 
     ``State`` is empty when the JSON has no instance view (a list answer): never guessed.
     """
     row = list_frame([group]).iloc[0]
     tags = group.get("tags") or {}
-    return {
+    shown = {
         "Name": row["name"],
         "Resource group": row["resource_group"],
         "Location": row["location"],
@@ -158,7 +170,19 @@ def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
         "Memory (GB)": f"{row['memory_gb']:g}",
         "Estimated cost": _cost_text(group),
         "Tags": ", ".join(f"{key}={value}" for key, value in tags.items()),
+        "SKU": row["sku"],
+        "Identity": row["identity"],
+        "Volumes": row["volumes"],
+        "Mounts": "; ".join(f"{c.get('name')}: {mounts_text(c.get('properties') or _EMPTY)}"
+                            for c in (group.get("properties") or _EMPTY).get("containers") or ()
+                            if (c.get("properties") or _EMPTY).get("volumeMounts")),
+        "Virtual network": row["subnet"],
+        "Init containers": ", ".join(str(c.get("name") or "") for c in
+                                     (group.get("properties") or _EMPTY).get("initContainers") or ()),
+        "Zones": ", ".join(map(str, group.get("zones") or ())),
     }
+    # the issue-18 labels appear only when the group has them: a plain group's view stays as it was
+    return {label: text for index, (label, text) in enumerate(shown.items()) if index < 14 or text}
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

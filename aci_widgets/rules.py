@@ -22,8 +22,10 @@ CONTAINER_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_LABEL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{3,61}[a-zA-Z0-9]$")
 # Environment variable: 1-63, alphanumeric and '_', '_' not first or last.
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_]{0,61}[A-Za-z0-9])?$")
-# Volume: 5-63 lowercase, hyphens not first/last, no double hyphen.
-VOLUME_NAME_RE = re.compile(r"^(?!-)(?!.*--)[a-z0-9-]{5,63}(?<!-)$")
+# Volume: 1-63 lowercase, hyphens not first/last, no double hyphen. The troubleshooting table's minimum of 5 is
+# not enforced by ACI (terraform-provider-azurerm's acceptance tests create a volume named 'logs'; see
+# docs/reference/aci-group-model.md finding 5), and az's own --secrets volume is named 'secrets' (7).
+VOLUME_NAME_RE = re.compile(r"^(?!-)(?!.*--)[a-z0-9-]{1,63}(?<!-)$")
 # Resource group (ARM): 1-90 of letters, digits, '_', '-', '.', '(', ')'; not ending in '.'.
 RESOURCE_GROUP_RE = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 
@@ -99,7 +101,7 @@ def check_env_name(name: str) -> str | None:
 
 def check_volume_name(name: str) -> str | None:
     if not VOLUME_NAME_RE.fullmatch(name or ""):
-        return f"'{name}' is invalid: 5-63 lowercase letters, digits or single hyphens"
+        return f"'{name}' is invalid: 1-63 lowercase letters, digits or single hyphens"
     return None
 
 
@@ -208,7 +210,7 @@ def check_command(command: object) -> str | None:
     if isinstance(command, str) or not isinstance(command, (list, tuple)):
         return "must be a list of strings such as ['echo', 'hello'] (or split a command line with shlex)"
     if not command:
-        return "must not be empty: leave it unset to run the image's default command"
+        return None  # ACI takes [] as "the image's default command" (its own 2023-05-01 examples send it)
     if not all(isinstance(part, str) for part in command):
         return "must contain only strings"
     if not command[0].strip():
@@ -240,4 +242,100 @@ def check_tag(name: object, value: object) -> str | None:
         return f"the value of tag '{name}' must be text"
     if len(value) > MAX_TAG_VALUE_LENGTH:
         return f"the value of tag '{name}' is {len(value)} characters long; the limit is {MAX_TAG_VALUE_LENGTH}"
+    return None
+
+
+# -- the rest of the 2023-05-01 group (issue 18; sources: docs/reference/aci-group-model.md, rule ids in brackets) --
+MAX_INIT_CONTAINERS = 59  # [I2]
+GPU_SKUS = ("K80", "P100", "V100")  # [G2]
+GPU_COUNTS = (1, 2, 4)  # [G3]
+ZONES = ("1", "2", "3")  # [Z3]
+SUBNET_ID_RE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
+                          r"virtualNetworks/[^/]+/subnets/[^/]+$", re.IGNORECASE)
+USER_IDENTITY_ID_RE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                                 r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$", re.IGNORECASE)
+_BASE64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+
+
+def check_mount_path(path: object) -> str | None:
+    """[V4] no ':' (ACI's InvalidVolumeMountPath); [V5] absolute (our rule: ACI's is uncertain)."""
+    if not isinstance(path, str) or not path:
+        return "a mount path such as /mnt/data is required"
+    if ":" in path:
+        return f"'{path}' is invalid: a volume mount path can't contain ':'"
+    if not path.startswith("/"):
+        return f"'{path}' is invalid: a volume mount path must be absolute (start with /)"
+    return None
+
+
+def is_base64(text: object) -> bool:
+    """[V10] standard alphabet with padding, as ACI decodes secret volume values."""
+    return isinstance(text, str) and bool(text) and bool(_BASE64_RE.fullmatch(text))
+
+
+def check_secret_file_name(name: object) -> str | None:
+    """[V11] a secret volume's keys become file names."""
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name:
+        return f"'{name}' is not a valid file name for a secret volume (no '/', not '.' or '..')"
+    return None
+
+
+def check_git_repository(url: object) -> str | None:
+    """[V12] a full http(s) URL. Never shows the URL: it may hold a token."""
+    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
+        return "must be a full http:// or https:// repository URL"
+    return None
+
+
+def check_git_directory(directory: object) -> str | None:
+    """[V12] az: 'The git repo directory cannot contain '..''."""
+    if isinstance(directory, str) and ".." in directory:
+        return f"'{directory}' is invalid: the git repo directory cannot contain '..'"
+    return None
+
+
+def check_zones(zones: object) -> str | None:
+    """[Z1] at most one zone (ACI's ResourceTypeNotSupportMultiZones); [Z3] '1', '2' or '3'."""
+    if not isinstance(zones, list):
+        return "must be a list such as ['1']"
+    if len(zones) > 1:
+        return (f"the resource type 'containerGroups' does not support multiple availability zones "
+                f"(given {','.join(map(str, zones))}); give a single zone")
+    for zone in zones:
+        if str(zone) not in ZONES:
+            return f"'{zone}' is not an availability zone; use 1, 2 or 3"
+    return None
+
+
+def check_gpu(count: object, sku: object) -> str | None:
+    """[G2] K80, P100 or V100; [G3] 1, 2 or 4 GPUs."""
+    if canonical_choice(str(sku), GPU_SKUS) is None:
+        return f"GPU sku '{sku}' is not one of {', '.join(GPU_SKUS)}"
+    if isinstance(count, bool) or count not in GPU_COUNTS:
+        return f"GPU count '{count}' must be 1, 2 or 4"
+    return None
+
+
+def check_subnet_id(subnet_id: object) -> str | None:
+    """[K5] a full subnet resource id (ARM template expressions ``[resourceId(...)]`` pass: ARM resolves them)."""
+    if isinstance(subnet_id, str) and subnet_id.startswith("[") and subnet_id.endswith("]"):
+        return None
+    if not isinstance(subnet_id, str) or not SUBNET_ID_RE.fullmatch(subnet_id):
+        return ("must be a subnet resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/"
+                "Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}")
+    return None
+
+
+def check_user_identity_id(identity: object) -> str | None:
+    """[M2] a user-assigned identity's resource id."""
+    if not isinstance(identity, str) or not USER_IDENTITY_ID_RE.fullmatch(identity):
+        return (f"'{identity}' is not a user-assigned identity resource id: /subscriptions/{{id}}/resourceGroups/"
+                "{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+    return None
+
+
+def check_non_negative_int(value: object, minimum: int = 0) -> str | None:
+    """[B4] probe seconds and thresholds; [S4] runAsUser/runAsGroup."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        return f"'{value}' must be a whole number of {minimum} or more"
     return None

@@ -70,6 +70,8 @@ def test_list_frame_on_recorded_list() -> None:
         "provisioning_state": "Succeeded", "state": "", "os_type": "Linux", "restart_policy": "Never",
         "containers": 1, "images": "alpine:latest", "cpu": 1.0, "memory_gb": 1.0, "ip": "13.83.249.21",
         "fqdn": "clicontainer000002.westus.azurecontainer.io", "ports": "8000/TCP, 8001/TCP",
+        # issue 18: the recorded group has az's --secrets volume (its values are never returned, nor shown)
+        "sku": "", "identity": "", "volumes": "secrets (secret)", "subnet": "",
     }
 
 
@@ -203,7 +205,9 @@ def test_group_properties_in_order() -> None:
     group = running()
     group["tags"] = {"owner": "ds", "env": "dev"}
     properties = group_properties(group)
-    assert tuple(properties) == PROPERTY_LABELS
+    # the recorded group has a secrets volume mounted at /s: the issue-18 labels it has a value for follow
+    assert tuple(properties) == (*PROPERTY_LABELS[:14], "Volumes", "Mounts")
+    assert properties["Mounts"] == "clicontainer000002: secrets:/s"
     assert properties["Name"] == "clicontainer000002" and properties["Resource group"] == "clitest.rg000001"
     assert properties["State"] == "Running" and properties["FQDN"].endswith("azurecontainer.io")
     assert properties["CPU (cores)"] == "1" and properties["Memory (GB)"] == "1"
@@ -222,3 +226,27 @@ def test_no_environment_value_in_any_frame(build: Any) -> None:
     variables = group["properties"]["containers"][0]["properties"]["environmentVariables"]
     variables += [{"name": "PLAIN", "value": SENTINEL}, {"name": "S", "secureValue": SENTINEL}]
     assert SENTINEL not in build(group).to_csv()
+
+
+def test_volumes_mounts_and_identity_are_where_users_look() -> None:
+    from aci_widgets.frames import group_properties, instance_view_frame
+
+    uid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-pull"
+    group = {"name": "g", "id": "/subscriptions/s/resourceGroups/rg/providers/x/g", "zones": ["1"],
+             "identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {uid: {}}},
+             "properties": {"sku": "Standard", "containers": [{"name": "app", "properties": {
+                 "image": "alpine", "volumeMounts": [{"name": "out", "mountPath": "/mnt/out"},
+                                                     {"name": "src", "mountPath": "/src", "readOnly": True}]}}],
+                 "initContainers": [{"name": "init", "properties": {"image": "alpine"}}],
+                 "subnetIds": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/"
+                                      "virtualNetworks/vnet1/subnets/aci"}],
+                 "volumes": [{"name": "out", "azureFile": {"shareName": "share", "storageAccountName": "acct"}},
+                             {"name": "src", "gitRepo": {"repository": "https://user:TOKEN@github.com/a/b"}}]}}
+    row = list_frame([group]).iloc[0]
+    assert row["volumes"] == "out (azureFile share@acct), src (gitRepo https://github.com/a/b)"
+    assert row["identity"] == "SystemAssigned, UserAssigned: id-pull" and row["sku"] == "Standard"
+    assert row["subnet"] == "vnet1/aci"
+    assert instance_view_frame(group)["mounts"].iloc[0] == "out:/mnt/out, src:/src (ro)"
+    shown = group_properties(group)
+    assert shown["Mounts"] == "app: out:/mnt/out, src:/src (ro)" and shown["Init containers"] == "init"
+    assert shown["Zones"] == "1" and "TOKEN" not in str(shown)

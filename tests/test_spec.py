@@ -124,7 +124,8 @@ BAD_SPECS: list[tuple[str, Callable[[], GroupSpec], str, str]] = [
      "must be text"),
     ("secure placeholder left", lambda: with_container(env=[EnvVar("S", Secret(secure_placeholder("S")))]),
      "containers[0].env[0].value", "placeholder"),
-    ("empty command", lambda: with_container(command=[]), "containers[0].command", "must not be empty"),
+    # command=[] is ACI's "image default" (its own 2023-05-01 examples send it): accepted since issue 18
+    ("blank program", lambda: with_container(command=[""]), "containers[0].command", "must start with the program"),
     ("command as string", lambda: with_container(command="echo hi"), "containers[0].command", "list of strings"),
     ("command with number", lambda: with_container(command=["sleep", 5]), "containers[0].command", "only strings"),
     ("command blank program", lambda: with_container(command=["", "x"]), "containers[0].command", "program"),
@@ -342,10 +343,15 @@ def test_from_group_json_reads_recorded_groups() -> None:
     assert container.command == ["/bin/sh", "-c", "while true; do echo hello; sleep 20; done"]
     assert container.env == [EnvVar("KEY1", "VALUE1"), EnvVar("KEY2", "FOO=BAR=")]
     assert (container.cpu, container.memory_gb) == (1.0, 1.0)
-    assert running.problems() == {}
+    # ACI returned the secret volume as {} (no file names, no values): the spec holds a placeholder to fill
+    assert running.volumes[0].name == "secrets" and running.containers[0].volume_mounts[0].mount_path == "/s"
+    assert running.problems() == {"volumes[0].secret[<file name>]":
+                                  "is still the export placeholder; fill in the real value"}
     task = GroupSpec.from_group_json(recorded("azure-sdk-onfailure-task-get-succeeded.json"))
     assert task.restart_policy == "OnFailure" and task.containers[0].ports == [] and task.containers[0].env == []
-    assert task.problems() == {}
+    # its Log Analytics workspace key is never returned: a placeholder to fill before re-creating
+    assert task.problems() == {"diagnostics.log_analytics.workspace_key":
+                               "is still the export placeholder; fill in the real value"}
 
 
 def test_from_group_json_marks_secure_values_absent() -> None:
@@ -358,12 +364,13 @@ def test_from_group_json_marks_secure_values_absent() -> None:
     assert spec.secrets() == []
 
 
-def test_from_dict_is_strict_about_features_it_cannot_express() -> None:
-    # the CLI's recorded PUT uses a secret volume: creating it without the volume would be a different group
-    with pytest.raises(InvalidInput) as raised:
-        GroupSpec.from_dict(recorded("azure-cli-container-create-01-put-request.json"), name="clicontainer000002")
-    assert set(raised.value.problems) == {"properties.volumes", "properties.containers[0].properties.volumeMounts"}
-    assert "does not support" in raised.value.problems["properties.volumes"]
+def test_from_dict_keeps_the_features_the_cli_sends() -> None:
+    # the CLI's recorded PUT uses a secret volume: the spec holds it, and writes back the same body
+    body = recorded("azure-cli-container-create-01-put-request.json")
+    spec = GroupSpec.from_dict(body, name="clicontainer000002")
+    assert [volume.name for volume in spec.volumes] == ["secrets"]
+    assert spec.containers[0].volume_mounts[0].mount_path == "/s"
+    assert spec.to_arm()["properties"]["volumes"] == body["properties"]["volumes"]
 
 
 def test_from_dict_ignores_read_only_and_default_keys() -> None:
@@ -393,7 +400,7 @@ def test_from_dict_ignores_read_only_and_default_keys() -> None:
     ("port", 8080, 70000),
     ("ports", "80, 443/udp", "80, x"),
     ("protocol", "udp", "icmp"),
-    ("command", ["echo", "hi"], []),
+    ("command", ["echo", "hi"], [""]),
     ("command_line", "python -c 'print(1)'", "echo 'oops"),
     ("restart_policy", "OnFailure", "Sometimes"),
     ("os_type", "Windows", "BeOS"),

@@ -13,7 +13,15 @@ import yaml
 from aci_widgets.errors import InvalidInput
 from aci_widgets.secrets import Secret
 from aci_widgets.spec import ContainerSpec, EnvVar, GroupSpec, PortSpec, RegistryCredential
-from aci_widgets.spec.formats import export_group_yaml, parse_env_pairs, spec_from_yaml, to_az, to_python, to_yaml
+from aci_widgets.spec.formats import (
+    export_group_yaml,
+    parse_env_pairs,
+    python_secret_variables,
+    spec_from_yaml,
+    to_az,
+    to_python,
+    to_yaml,
+)
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 SENTINEL = "SENTINEL-SECRET-123"
@@ -136,9 +144,9 @@ BAD_YAML: list[tuple[str, str, str, str]] = [
      "properties.flavour", "unknown key 'flavour'"),
     ("name mismatch", DOC_YAML, "name", "must match"),
     ("no name", DOC_YAML.replace("name: mycontainergroup\n", ""), "name", "required"),
-    ("volumes unsupported",
-     DOC_YAML.replace("  osType: Linux", "  osType: Linux\n  volumes: [{name: v1, emptyDir: {}}]"),
-     "properties.volumes", "does not support"),
+    ("volume key misspelt",
+     DOC_YAML.replace("  osType: Linux", "  osType: Linux\n  volumes: [{name: v1, emptyDirs: {}}]"),
+     "properties.volumes[0].emptyDirs", "did you mean 'emptyDir'"),
     ("containers not a list", "name: x\nproperties: {containers: {name: a}}\n", "properties.containers",
      "must be a list"),
     ("no resources", DOC_YAML.replace("      resources: {requests: {cpu: 1, memoryInGb: 1.5}}\n", ""),
@@ -296,6 +304,8 @@ def test_python_code_builds_the_same_body_with_the_real_models(make: Any, monkey
     spec = make()
     monkeypatch.setenv("TOKEN", SENTINEL)
     monkeypatch.setenv("MYREG_AZURECR_IO_PASSWORD", SENTINEL)
+    for variable, value in python_secret_variables(spec).items():
+        monkeypatch.setenv(variable, value)
     code = to_python(spec)
     compile(code, "<to_python>", "exec")
     client = RecordingClient()

@@ -174,12 +174,15 @@ class GroupCommands:
             "memory_gb": None if args.memory is None else float(args.memory),
             "protocol": args.protocol, "restart_policy": args.restart_policy, "os_type": args.os_type,
         }.items() if value is not None}
-        return GroupSpec.single(
+        spec = GroupSpec.single(
             args.name, args.image, ports=args.ports, command=args.command_line, env=args.env,
             secure_env=secure_env, ip_address=args.ip_address, dns_name_label=args.dns_name_label,
             location=args.location or self.m.location or None, resource_group=args.resource_group,
             registry=registry, **optional,
         )
+        from .feature_flags import with_features
+
+        return with_features(self.m, args, spec, secrets)
 
     def _spec_from_cell(self, args: argparse.Namespace, cell: str) -> GroupSpec:
         from ..spec.formats import spec_from_yaml

@@ -119,11 +119,13 @@ def current_session() -> Session | None:
     return module.current_session() if module is not None else None
 
 
-def secure_pairs(shell: Any, pairs: list[str], secrets: list[str]) -> list[tuple[str, str]]:
-    """``--secure-env`` pairs with ``$var`` resolved; a list, so that problems() still sees duplicates."""
+def secure_pairs(shell: Any, pairs: list[str], secrets: list[str],
+                 flag: str = "--secure-env") -> list[tuple[str, str]]:
+    """``--secure-env`` (or ``--secrets``) pairs with ``$var`` resolved; a list, so that problems() still sees
+    duplicates."""
     from ..spec import parse_env_pairs
 
-    return [(name, secure_value(shell, f"--secure-env {name}", value, secrets) or "")
+    return [(name, secure_value(shell, f"{flag} {name}", value, secrets) or "")
             for name, value in parse_env_pairs(pairs, "secure_env")]
 
 def secure_value(shell: Any, flag: str, value: str | None, secrets: list[str]) -> str | None:

@@ -38,7 +38,7 @@ class AciArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         prefix = f"{self.command}: " if self.command else ""
-        raise MagicUsage(prefix + message + self._flag_hint(message))
+        raise MagicUsage(prefix + _without_values(message) + self._flag_hint(message))
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
@@ -57,6 +57,19 @@ class AciArgumentParser(argparse.ArgumentParser):
         if flags:
             return f" (see %aci {self.command} --help)"
         return ""
+
+
+def _without_values(message: str) -> str:
+    """argparse's "unrecognized arguments: --flag VALUE" names the flags only: a value may be a secret."""
+    if not message.startswith("unrecognized arguments:"):
+        return message
+    tokens = message.split(":", 1)[1].split()
+    flags = [token.split("=", 1)[0] for token in tokens if token.startswith("-") and not token[1:2].isdigit()]
+    hidden = len(tokens) - len(flags)
+    hidden += sum(1 for token in tokens if token.startswith("-") and "=" in token)
+    shown = " ".join(flags) if flags else "(values)"
+    more = f" (and {hidden} value{'s' if hidden != 1 else ''}, not shown)" if hidden and flags else ""
+    return f"unrecognized arguments: {shown}{more}"
 
 
 def _parser(**kwargs: Any) -> AciArgumentParser:
@@ -79,6 +92,34 @@ def _env_opts(p: argparse.ArgumentParser) -> None:
 def _size_opts(p: argparse.ArgumentParser, cpu_default: str | None, memory_default: str | None) -> None:
     p.add_argument("--cpu", default=cpu_default, metavar="CORES", help="CPU cores (default 1)")
     p.add_argument("--memory", default=memory_default, metavar="GB", help="memory in GB (default 1.5)")
+
+
+def _feature_opts(p: argparse.ArgumentParser) -> None:
+    """az container create's flags for volumes, identity, VNet, diagnostics and the rest (same names)."""
+    for flag, metavar, text in (
+            ("--azure-file-volume-share-name", "SHARE", "Azure Files share to mount (volume 'azurefile')"),
+            ("--azure-file-volume-account-name", "ACCOUNT", "its storage account"),
+            ("--azure-file-volume-account-key", "KEY", "the storage account key: never echoed; $var reads a variable"),
+            ("--azure-file-volume-mount-path", "PATH", "where the share is mounted, e.g. /mnt/outputs"),
+            ("--secrets-mount-path", "PATH", "where the secrets volume is mounted"),
+            ("--gitrepo-url", "URL", "a git repository cloned into volume 'gitrepo' (never echoed)"),
+            ("--gitrepo-dir", "DIR", "target directory in the volume (default .)"),
+            ("--gitrepo-revision", "REV", "the commit to check out"),
+            ("--gitrepo-mount-path", "PATH", "where the git repo volume is mounted"),
+            ("--vnet", "NAME|ID", "the virtual network (with --subnet NAME)"),
+            ("--subnet", "NAME|ID", "the subnet: a name (with --vnet) or a full subnet resource id"),
+            ("--log-analytics-workspace", "ID", "Log Analytics workspace id (GUID)"),
+            ("--log-analytics-workspace-key", "KEY", "its key: never echoed; $var reads a notebook variable"),
+            ("--acr-identity", "ID|NAME", "user-assigned identity that pulls from the registry"),
+            ("--sku", "SKU", "Standard, Dedicated or Confidential"),
+            ("--priority", "PRIORITY", "Regular or Spot"),
+            ("--zone", "ZONE", "availability zone: 1, 2 or 3"),
+            ("--cce-policy", "POLICY", "confidential computing policy, base64 (with --sku Confidential)")):
+        p.add_argument(flag, metavar=metavar, help=text)
+    p.add_argument("--secrets", nargs="+", action="extend", default=[], metavar="K=V",
+                   help="files of the secrets volume (mounted at --secrets-mount-path); values never echoed")
+    p.add_argument("--assign-identity", nargs="*", metavar="ID", default=None,
+                   help="managed identity: none for system-assigned, [system] and/or user identity ids")
 
 
 def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
@@ -138,6 +179,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("--registry-login-server", metavar="SERVER")
     p.add_argument("--registry-username", metavar="USER")
     p.add_argument("--registry-password", metavar="PASSWORD", help="never echoed; $var reads a notebook variable")
+    _feature_opts(p)
     p.add_argument("--no-wait", action="store_true", help="return a handle at once: h.wait() later")
     p.add_argument("--no-overwrite", action="store_true", help="refuse if the group exists (default: update it)")
     p.add_argument("--out", metavar="VAR", help="store the result in VAR and display nothing")
@@ -222,7 +264,11 @@ COMMANDS = ("use", "whoami", "list", "show", "logs", "create", "run", "start", "
 # flags that shape a group: with a YAML cell body they would be ignored, so they are refused
 SPEC_FLAGS = ("image", "cpu", "memory", "protocol", "command_line", "restart_policy", "ip_address",
               "dns_name_label", "os_type", "location", "registry_login_server", "registry_username",
-              "registry_password")
+              "registry_password", "azure_file_volume_share_name", "azure_file_volume_account_name",
+              "azure_file_volume_account_key", "azure_file_volume_mount_path", "secrets_mount_path", "gitrepo_url",
+              "gitrepo_dir", "gitrepo_revision", "gitrepo_mount_path", "assign_identity", "vnet", "subnet",
+              "log_analytics_workspace", "log_analytics_workspace_key", "acr_identity", "sku", "priority", "zone",
+              "cce_policy")
 
 
 def split_line(line: str) -> list[str]:
@@ -306,8 +352,43 @@ def check_flags(args: argparse.Namespace) -> list[str]:
         check("--env", pair, _check_env_pair)
     for index, pair in enumerate(getattr(args, "secure_env", None) or (), start=1):
         check("--secure-env", pair, lambda text, n=index: _check_env_pair(text, secure_item=n))
+    if args.command == "create":
+        problems += _check_feature_flags(args, check)
     if getattr(args, "follow", False) and getattr(args, "tail", None) is not None:
         problems.append("--tail: cannot be combined with --follow (follow prints the whole log, then new lines)")
+    return problems
+
+
+def _check_feature_flags(args: argparse.Namespace, check: Callable[[str, Any, Callable[[Any], str | None]], None]
+                         ) -> list[str]:
+    """The issue-18 flags' values (combinations are checked by spec.az_flags, the rest by spec.problems())."""
+    from ..spec.advanced import PRIORITIES, SKUS
+
+    problems: list[str] = []
+    for flag in ("--azure-file-volume-mount-path", "--secrets-mount-path", "--gitrepo-mount-path"):
+        check(flag, getattr(args, flag[2:].replace("-", "_")), rules.check_mount_path)
+    for index, pair in enumerate(args.secrets or (), start=1):
+        name, eq, _value = pair.partition("=")
+        if not eq or not name:  # never the item itself: it may be the secret
+            problems.append(f"--secrets: item {index}: Secrets need to be specified in key=value format.")
+        else:
+            check("--secrets", name, rules.check_secret_file_name)
+    if args.gitrepo_url is not None and rules.check_git_repository(args.gitrepo_url):
+        problems.append("--gitrepo-url: must be a full http:// or https:// repository URL (not shown: it may "
+                        "hold a token)")
+    check("--gitrepo-dir", args.gitrepo_dir, rules.check_git_directory)
+    check("--zone", args.zone, lambda zone: rules.check_zones([zone]))
+    check("--sku", args.sku, lambda value: rules.check_choice(value, SKUS))
+    check("--priority", args.priority, lambda value: rules.check_choice(value, PRIORITIES))
+    if args.subnet is not None and args.subnet.startswith("/"):
+        check("--subnet", args.subnet, rules.check_subnet_id)
+    for identity in args.assign_identity or ():
+        if identity.lower() != "[system]":
+            check("--assign-identity", identity, rules.check_user_identity_id)
+    if args.acr_identity is not None and args.acr_identity.startswith("/"):
+        check("--acr-identity", args.acr_identity, rules.check_user_identity_id)
+    if args.cce_policy is not None and not rules.is_base64(args.cce_policy):
+        problems.append("--cce-policy: must be base64 (the output of az confcom acipolicygen)")
     return problems
 
 
@@ -325,8 +406,21 @@ def _check_env_pair(pair: str, secure_item: int = 0) -> str | None:
     return f"'{pair}' must be in the format KEY=VALUE"
 
 
+SECRET_PAIR_FLAGS = ("--secure-env", "--secure-environment-variables", "--secrets")
+SECRET_VALUE_FLAGS = ("--registry-password", "--azure-file-volume-account-key", "--log-analytics-workspace-key",
+                      "--gitrepo-url")
+
+
+def _url_secrets(url: str) -> list[str]:
+    from ..spec.volumes import url_userinfo
+
+    userinfo = url_userinfo(url)
+    return [userinfo, userinfo.partition(":")[2]] if userinfo else []
+
+
 def secret_tokens(line: str) -> list[str]:
-    """Values on the line that must never be echoed (``--secure-env`` values, ``--registry-password``).
+    """Values on the line that must never be echoed (``--secure-env`` and ``--secrets`` values, passwords, keys,
+    a gitRepo URL).
 
     A safety net for error lines: whatever went wrong, these strings are masked before anything is shown.
     """
@@ -339,13 +433,15 @@ def secret_tokens(line: str) -> list[str]:
     for token in tokens:
         if token.startswith("-") and not token.lstrip("-").isdigit():
             flag, eq, value = token.partition("=")
-            mode = flag if flag in ("--secure-env", "--secure-environment-variables", "--registry-password") else ""
+            mode = flag if flag in SECRET_PAIR_FLAGS + SECRET_VALUE_FLAGS else ""
             if eq and mode:
-                found.append(value.partition("=")[2] if mode != "--registry-password" else value)
-                mode = "" if mode == "--registry-password" else mode
+                found.append(value.partition("=")[2] if mode in SECRET_PAIR_FLAGS else value)
+                mode = "" if mode in SECRET_VALUE_FLAGS else mode
             continue
-        if mode == "--registry-password":
+        if mode in SECRET_VALUE_FLAGS:
             found.append(token)
+            if mode == "--gitrepo-url":
+                found.extend(_url_secrets(token))
             mode = ""
         elif mode:
             _name, eq, value = token.partition("=")
@@ -397,7 +493,15 @@ _FLAGS = {
     "--restart-policy", "os_type": "--os-type", "ip_address_type": "--ip-address", "dns_name_label":
     "--dns-name-label", "location": "--location", "resource_group": "-g", "server": "--registry-login-server",
     "username": "--registry-username", "password": "--registry-password", "yaml": "YAML",
+    "share_name": "--azure-file-volume-share-name", "storage_account_name": "--azure-file-volume-account-name",
+    "storage_account_key": "--azure-file-volume-account-key", "repository": "--gitrepo-url",
+    "directory": "--gitrepo-dir", "revision": "--gitrepo-revision", "user_assigned": "--assign-identity",
+    "subnet_ids": "--subnet", "workspace_id": "--log-analytics-workspace",
+    "workspace_key": "--log-analytics-workspace-key", "sku": "--sku", "priority": "--priority", "zones": "--zone",
+    "cce_policy": "--cce-policy", "volumes": "--azure-file-volume-share-name",
 }
+_MOUNT_FLAGS = {"azurefile": "--azure-file-volume-mount-path", "secrets": "--secrets-mount-path",
+                "gitrepo": "--gitrepo-mount-path"}
 _ENV_RE = re.compile(r"^(?:containers\[(\d+)\]\.)?env\[(\d+)\]")
 
 
@@ -411,5 +515,18 @@ def flag_for(path: str, spec: Any = None) -> str:
         except (AttributeError, IndexError, TypeError):
             secure = False
         return "--secure-env" if secure else "--env"
-    leaf = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+    mount = re.match(r"^containers\[(\d+)\]\.volume_mounts\[(\d+)\]", path)
+    if mount:
+        try:
+            volume = spec.containers[int(mount.group(1))].volume_mounts[int(mount.group(2))].name
+        except (AttributeError, IndexError, TypeError):
+            volume = ""
+        return _MOUNT_FLAGS.get(volume, path)
+    if re.match(r"^volumes\[\d+\]\.secret\[", path):
+        return "--secrets"
+    if path.startswith("identity."):
+        return "--assign-identity"
+    if re.match(r"^registry_credentials\[\d+\]\.identity$", path):
+        return "--acr-identity"
+    leaf = re.sub(r"\[[^\]]*\]", "", path).rsplit(".", 1)[-1]
     return _FLAGS.get(leaf, path)

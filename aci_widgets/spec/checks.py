@@ -14,6 +14,7 @@ from typing import Any
 from .. import rules
 from ..errors import InvalidInput
 from ..secrets import Secret, reveal
+from .checks_more import more_problems
 from .parts import (
     ContainerSpec,
     GroupShape,
@@ -46,6 +47,7 @@ def group_problems(spec: GroupShape) -> dict[str, str]:
     _check_registries(spec, problems)
     for key, value in spec.tags.items():
         problems.add(f"tags[{key}]", rules.check_tag(key, value))
+    more_problems(spec, problems)
     return dict(problems)
 
 
@@ -164,8 +166,10 @@ def _check_registries(spec: GroupShape, problems: _Problems) -> None:
         path = f"registry_credentials[{index}]"
         if not credential.server or any(ch.isspace() for ch in credential.server):
             problems.add(f"{path}.server", "a registry login server such as myregistry.azurecr.io is required")
+        if credential.identity is not None or credential.identity_url is not None:
+            continue  # [A2] a managed identity logs in instead of a username and password
         if not credential.username:
-            problems.add(f"{path}.username", "is required")
+            problems.add(f"{path}.username", "is required (or log in with an identity: --acr-identity)")
         if not credential.password:
             problems.add(f"{path}.password", "is required")
         elif _is_placeholder(credential.password):

@@ -16,17 +16,30 @@ Python and ``az`` exports in ``formats.py``. This module imports neither pandas,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import rules
 from ..errors import InvalidInput
-from ..secrets import Secret, reveal
+from ..secrets import Secret
+from .advanced import (
+    LABEL_SCOPES,
+    PRIORITIES,
+    SKUS,
+    Confidential,
+    Diagnostics,
+    DnsConfig,
+    Encryption,
+    Extension,
+    SubnetId,
+)
 from .arm import group_fields_from_arm, spec_to_arm
 from .checks import group_problems
+from .identity import IdentitySpec
 from .parts import (
     ContainerSpec,
     EnvVar,
+    InitContainerSpec,
     PortSpec,
     RegistryCredential,
     _coerce_port,
@@ -35,9 +48,9 @@ from .parts import (
     _registry_list,
     command_from_line,
     is_placeholder,
-    password_placeholder,
-    secure_placeholder,
 )
+from .secret_fields import carried_keys, fill_missing_secrets, masked_copy, secret_values
+from .volumes import VolumeSpec
 
 
 @dataclass
@@ -60,6 +73,23 @@ class GroupSpec:
     ports: list[PortSpec] = field(default_factory=list)
     registry_credentials: list[RegistryCredential] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    # the rest of the 2023-05-01 group (spec/volumes.py, spec/identity.py, spec/advanced.py)
+    init_containers: list[InitContainerSpec] = field(default_factory=list)
+    volumes: list[VolumeSpec] = field(default_factory=list)
+    identity: IdentitySpec | None = None
+    zones: list[str] | None = None
+    sku: str | None = None
+    priority: str | None = None
+    subnet_ids: list[SubnetId] | None = None
+    dns_config: DnsConfig | None = None
+    diagnostics: Diagnostics | None = None
+    encryption: Encryption | None = None
+    extensions: list[Extension] | None = None
+    confidential: Confidential | None = None
+    dns_name_label_scope: str | None = None
+    ip: str | None = None
+    # keys of other api-versions (``properties.networkProfile``...), carried through unchanged
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # ARM enums are case-insensitive; keep the canonical spelling so exports and equality are stable.
@@ -75,6 +105,15 @@ class GroupSpec:
         if self.ip_address_type and not self.ports:
             self.ports = self.container_ports()
         self.tags = dict(self.tags or {})
+        self.volumes = list(self.volumes or [])
+        self.init_containers = list(self.init_containers or [])
+        if self.sku is not None:
+            self.sku = rules.canonical_choice(self.sku, SKUS) or self.sku
+        if self.priority is not None:
+            self.priority = rules.canonical_choice(self.priority, PRIORITIES) or self.priority
+        if self.dns_name_label_scope is not None:
+            self.dns_name_label_scope = (rules.canonical_choice(self.dns_name_label_scope, LABEL_SCOPES)
+                                         or self.dns_name_label_scope)
 
     # -- constructors ----------------------------------------------------------------------------------
     @classmethod
@@ -137,8 +176,9 @@ class GroupSpec:
         """A spec from an ARM body or a parsed ``az container create --file`` YAML document.
 
         Keys match without regard to case, as az/ARM read them. Read-only keys (``id``, ``instanceView``,
-        ``provisioningState``, ``fqdn``...) are ignored; unknown keys, and ACI features this model does not
-        cover (volumes, probes...), raise ``InvalidInput`` naming the key (with a "did you mean").
+        ``provisioningState``, ``fqdn``...) are ignored; unknown keys raise ``InvalidInput`` naming the key
+        (with a "did you mean").
+        Keys of another api-version (``networkProfile``, ``configMap``...) are carried through unchanged.
         ``name`` is used when the body has none.
         """
         return cls(**group_fields_from_arm(body, name=name, resource_group=resource_group, strict=True))
@@ -149,9 +189,10 @@ class GroupSpec:
 
         The resource group comes from the ``id``. Secure values and registry passwords are never returned
         by ACI, so they hold placeholders (``<secure value for NAME>``) that ``problems()`` asks to fill in.
-        Features outside this model (volumes, probes, identity...) are dropped.
+        So do the other secrets ACI never returns (storage account keys, secret volume values, the workspace
+        key). Keys of other api-versions are carried through unchanged in ``extra`` (see ``carried()``).
         """
-        return cls(**group_fields_from_arm(group, strict=False))
+        return fill_missing_secrets(cls(**group_fields_from_arm(group, strict=False)))
 
     # -- derived values ------------------------------------------------------------------------------
     def container_ports(self) -> list[PortSpec]:
@@ -178,19 +219,17 @@ class GroupSpec:
 
     def secrets(self) -> list[str]:
         """Every secret value in the spec, revealed: pass them to ``secrets.redact`` before showing foreign text."""
-        values = [reveal(var.value) for c in self.containers for var in c.env if var.secure]
-        values += [cred.password.reveal() for cred in self.registry_credentials]
-        return [value for value in values if value and not is_placeholder(value)]
+        return [value for value in secret_values(self) if value and not is_placeholder(value)]
 
     def without_secrets(self) -> GroupSpec:
-        """A copy whose secure values and passwords are export placeholders (what a YAML export reads back as)."""
-        containers = [
-            replace(c, env=[replace(v, value=Secret(secure_placeholder(v.name))) if v.secure else replace(v)
-                            for v in c.env])
-            for c in self.containers
-        ]
-        credentials = [replace(r, password=Secret(password_placeholder(r.server))) for r in self.registry_credentials]
-        return replace(self, containers=containers, registry_credentials=credentials)
+        """A copy whose secrets are export placeholders (what a YAML export reads back as): secure values,
+        registry passwords, storage account keys, secret volume values, the workspace key, protected settings
+        and a token in a gitRepo URL."""
+        return masked_copy(self)
+
+    def carried(self) -> list[str]:
+        """The paths of the keys carried through unchanged (outside api-version 2023-05-01)."""
+        return carried_keys(self)
 
     # -- validation ----------------------------------------------------------------------------------
     def problems(self) -> dict[str, str]:

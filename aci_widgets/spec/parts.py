@@ -19,9 +19,17 @@ from typing import Any, Protocol
 from .. import rules
 from ..errors import InvalidInput
 from ..secrets import Secret, reveal
+from .advanced import GpuSpec, ProbeSpec, SecurityContext
+from .volumes import VolumeMount
 
 # What exports write instead of a secret; a spec that still holds one is refused by problems().
-_PLACEHOLDER_RE = re.compile(r"^<(secure value|password) for .*>$")
+_PLACEHOLDER_RE = re.compile(r"^<(secure value|password) for .*>$|^<secret: .*>$"
+                             r"|^<(storage account key|base64 secret|workspace key)>$")
+
+
+def secret_placeholder(path: str) -> str:
+    """The stand-in for any other secret, named by its field: ``<secret: volumes[outputs].azureFile...>``."""
+    return f"<secret: {path}>"
 
 
 def secure_placeholder(name: str) -> str:
@@ -84,6 +92,13 @@ class ContainerSpec:
     env: list[EnvVar] = field(default_factory=list)
     cpu_limit: float | None = None
     memory_limit_gb: float | None = None
+    volume_mounts: list[VolumeMount] | None = None
+    liveness_probe: ProbeSpec | None = None
+    readiness_probe: ProbeSpec | None = None
+    security_context: SecurityContext | None = None
+    gpu: GpuSpec | None = None
+    gpu_limit: GpuSpec | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Accept the convenient spellings (ports=[80], env={"K": "V"}); anything odd stays as given
@@ -99,18 +114,43 @@ class ContainerSpec:
 
 @dataclass
 class RegistryCredential:
-    """Credentials for a private registry; the password is a ``Secret``."""
+    """Credentials for a private registry: a username and password (a ``Secret``), or a managed identity
+    (``identity``, the resource id of one of the group's user-assigned identities, az's ``--acr-identity``)."""
 
     server: str
-    username: str
-    password: Secret = field(default_factory=lambda: Secret(""))
+    username: str | None = None
+    password: Secret | None = field(default_factory=lambda: Secret(""))
+    identity: str | None = None
+    identity_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.password, Secret):
-            self.password = Secret(str(self.password if self.password is not None else ""))
+        if self.password is None and self.identity is None and self.identity_url is None:
+            self.password = Secret("")
+        if self.password is not None and not isinstance(self.password, Secret):
+            self.password = Secret(str(self.password))
 
 
 @dataclass
+class InitContainerSpec:
+    """An init container: runs to completion, in order, before the containers start (no ports, no resources)."""
+
+    name: str
+    image: str = ""
+    command: list[str] | None = None
+    env: list[EnvVar] = field(default_factory=list)
+    volume_mounts: list[VolumeMount] | None = None
+    security_context: SecurityContext | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.env, Mapping):
+            self.env = [EnvVar(str(name), value) for name, value in self.env.items()]
+        else:
+            self.env = [item if isinstance(item, EnvVar) else EnvVar(*item) for item in self.env]
+        if isinstance(self.command, tuple):
+            self.command = list(self.command)
+
 
 class GroupShape(Protocol):
     """What the checks and the ARM writer read of a group: ``GroupSpec`` has it, without their importing it."""
@@ -126,6 +166,21 @@ class GroupShape(Protocol):
     ports: list[PortSpec]
     registry_credentials: list[RegistryCredential]
     tags: dict[str, str]
+    init_containers: list[InitContainerSpec]
+    volumes: list[Any]
+    identity: Any
+    zones: list[str] | None
+    sku: str | None
+    priority: str | None
+    subnet_ids: list[Any] | None
+    dns_config: Any
+    diagnostics: Any
+    encryption: Any
+    extensions: list[Any] | None
+    confidential: Any
+    dns_name_label_scope: str | None
+    ip: str | None
+    extra: dict[str, Any]
 
     def effective_ports(self) -> list[PortSpec]: ...
 

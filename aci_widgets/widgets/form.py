@@ -35,6 +35,7 @@ from .form_model import (
     previews,
     state_from_spec,
 )
+from .form_sections import FeatureSections
 from .progress import BackgroundRunner, StatusLine
 from .render import field_message_html
 
@@ -208,6 +209,7 @@ class GroupForm(widgets.VBox):
             session = default_session()
         self.session = session
         self._quiet = 0
+        self._kept: GroupSpec | None = None  # a loaded group's parts no field shows
         self.evaluation = Evaluation(None, {})
         self.result: GroupDetails | None = None
 
@@ -247,6 +249,7 @@ class GroupForm(widgets.VBox):
         self._status_line = StatusLine(widget=self.status)
         self.runner = BackgroundRunner(self._status_line, on_busy_change=lambda _busy: self._update_create_button())
 
+        self.sections = FeatureSections(self._changed)
         group_fields = widgets.VBox([
             _field(self.name, self.messages["name"]),
             _field(self.resource_group, self.messages["resource_group"]),
@@ -265,6 +268,8 @@ class GroupForm(widgets.VBox):
             self.containers_box,
             self.messages["containers"],
             self.add_container_button,
+            widgets.HTML(value="<b>Volumes, identity, networking, registry, diagnostics, advanced</b>"),
+            self.sections.box,
             self.messages["other"],
             widgets.HTML(value="<b>Preview</b>"),
             self.preview_tabs,
@@ -320,6 +325,8 @@ class GroupForm(widgets.VBox):
             self.containers = []
             for item in state.containers:
                 self.add_container(item)
+            self.sections.load(state.features)
+            self._kept = state.kept
         finally:
             self._quiet -= 1
         self._changed()
@@ -353,6 +360,7 @@ class GroupForm(widgets.VBox):
             os_type=self.os_type.value, restart_policy=self.restart_policy.value,
             ip_address_type=self.ip_address_type.value, dns_name_label=self.dns_name_label.value,
             ports=self.ports.value, containers=[editor.state() for editor in self.containers],
+            features=self.sections.state(), kept=self._kept,
         )
 
     @property
@@ -368,19 +376,20 @@ class GroupForm(widgets.VBox):
         if self._quiet:
             return
         self.evaluation = evaluate(self.state())
-        slots = messages_by_slot(self.evaluation.problems)
+        slots = messages_by_slot(self.evaluation.problems, self.evaluation.spec)
         for slot, widget in self.messages.items():
             if slot != "other":
                 widget.value = field_message_html(slots.get(slot))
         for index, editor in enumerate(self.containers):
             editor.show_messages(index, slots)
+        self.sections.show_messages(slots)
         self.messages["other"].value = field_message_html("; ".join(
             f"{slot}: {message}" for slot, message in slots.items() if not self._has_widget(slot)))
         self._refresh_previews()
         self._update_create_button()
 
     def _has_widget(self, slot: str) -> bool:
-        if slot in self.messages:
+        if slot in self.messages or slot.startswith("features."):
             return True
         for index, editor in enumerate(self.containers):
             prefix = f"containers[{index}]."

@@ -20,6 +20,7 @@ from .. import rules
 from ..errors import InvalidInput
 from ..secrets import Secret, redact, reveal
 from ..spec import ContainerSpec, EnvVar, GroupSpec, command_from_line, shell_command
+from .form_features import FeatureState, apply_features, feature_slot, features_from_spec, keep_unshown
 
 # How a container's command is given. "exec" is one command line split like a shell would (shlex),
 # "shell" is several commands run through ``/bin/sh -c`` (the seed's "echo FOO && tail -f /dev/null").
@@ -64,6 +65,8 @@ class FormState:
     dns_name_label: str = ""
     ports: str = ""
     containers: list[FormContainer] = field(default_factory=lambda: [FormContainer()])
+    features: FeatureState = field(default_factory=FeatureState)  # the collapsed sections (form_features.py)
+    kept: GroupSpec | None = None  # the loaded group: what no field shows is kept (form_features.keep_unshown)
 
 
 @dataclass
@@ -131,6 +134,8 @@ def evaluate(state: FormState) -> Evaluation:
         dns_name_label=state.dns_name_label.strip() or None,
         ports=split_ports(state.ports),
     )
+    extra.update(apply_features(spec, state.features))
+    keep_unshown(spec, state.kept)
     problems = {**extra, **spec.problems()}
     if not state.ports.strip():
         # Empty group ports mean "the containers' ports": a bad one is already shown under its container.
@@ -167,7 +172,8 @@ def state_from_spec(spec: GroupSpec) -> FormState:
         name=spec.name, resource_group=spec.resource_group or "", location=spec.location or "",
         os_type=spec.os_type, restart_policy=spec.restart_policy,
         ip_address_type=spec.ip_address_type or NO_IP, dns_name_label=spec.dns_name_label or "",
-        ports=group_ports, containers=containers or [FormContainer()],
+        ports=group_ports, containers=containers or [FormContainer()], features=features_from_spec(spec),
+        kept=spec,
     )
 
 
@@ -180,7 +186,7 @@ def _port_text(port: Any) -> str:
 _INDEXED = re.compile(r"\[\d+\]")
 
 
-def message_slot(path: str) -> str:
+def message_slot(path: str, spec: Any = None) -> str:
     """The form field that shows the problem at ``path``.
 
     ``containers[0].ports[1]`` -> ``containers[0].ports`` (one text field holds all ports);
@@ -189,6 +195,9 @@ def message_slot(path: str) -> str:
     """
     if path in ("cpu", "memory_gb"):
         return "containers"
+    feature = feature_slot(path, spec)
+    if feature:
+        return feature
     match = re.match(r"^(containers\[\d+\])\.(ports|env\[\d+\])", path)
     if match:
         slot = f"{match.group(1)}.{match.group(2)}"
@@ -198,13 +207,13 @@ def message_slot(path: str) -> str:
     return path
 
 
-def messages_by_slot(problems: Mapping[str, str]) -> dict[str, str]:
+def messages_by_slot(problems: Mapping[str, str], spec: Any = None) -> dict[str, str]:
     """The problems grouped per form field, several joined with '; ' in the spec's order."""
     slots: dict[str, list[str]] = {}
     for path, message in problems.items():
-        slot = message_slot(path)
+        slot = message_slot(path, spec)
         # Name the item inside a slot that holds several (which port, which field of a variable).
-        detail = path[len(slot):].lstrip(".")
+        detail = path[len(slot):].lstrip(".") if path.startswith(slot) else ""
         text = f"{detail}: {message}" if detail and not _INDEXED.fullmatch(detail) else message
         slots.setdefault(slot, []).append(text)
     return {slot: "; ".join(texts) for slot, texts in slots.items()}

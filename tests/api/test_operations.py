@@ -15,9 +15,10 @@ HELLO = "mcr.microsoft.com/azuredocs/aci-helloworld"
 SIDECAR = "mcr.microsoft.com/azuredocs/aci-tutorial-sidecar"
 WORDCOUNT = "mcr.microsoft.com/azuredocs/aci-wordcount:latest"
 LIST_COLUMNS = ["name", "resource_group", "location", "provisioning_state", "state", "os_type", "restart_policy",
-                "containers", "images", "cpu", "memory_gb", "ip", "fqdn", "ports"]
+                "containers", "images", "cpu", "memory_gb", "ip", "fqdn", "ports",
+                "sku", "identity", "volumes", "subnet"]  # the last four added with issue 18 (add, never rename)
 IV_COLUMNS = ["container", "image", "state", "detail_status", "start_time", "finish_time", "exit_code",
-              "restart_count", "cpu", "memory_gb", "ports"]
+              "restart_count", "cpu", "memory_gb", "ports", "mounts"]
 
 
 def test_single_container_group_with_public_ip_and_fqdn(session):

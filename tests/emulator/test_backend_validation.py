@@ -50,6 +50,84 @@ def second_container(body: dict[str, Any], name: str = "app", port: int | None =
     body["properties"]["containers"].append(extra)
 
 
+UID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+SUBNET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/a"
+
+
+def no_ip(body: dict[str, Any]) -> None:
+    body["properties"].pop("ipAddress")
+
+
+def windows(body: dict[str, Any]) -> None:
+    body["properties"]["osType"] = "Windows"
+
+
+def gpu(body: dict[str, Any], count: Any = 1, sku: str = "V100") -> None:
+    c0(body)["resources"]["requests"]["gpu"] = {"count": count, "sku": sku}
+
+
+# issue 18: the rest of the group, with ACI's codes ([seen]) or the reference's proposed ones
+FEATURE_CASES: list[tuple[str, Any, int, str]] = [
+    ("volume with two kinds", changed(lambda b: b["properties"].update(
+        volumes=[{"name": "v", "emptyDir": {}, "secret": {"a": "YQ=="}}])), 400, "InvalidVolume"),
+    ("azure file without account", changed(lambda b: b["properties"].update(
+        volumes=[{"name": "v", "azureFile": {"shareName": "s", "storageAccountKey": "k"}}])), 400,
+     "InvalidAzureFileVolume"),
+    ("secret not base64", changed(lambda b: b["properties"].update(volumes=[{"name": "v", "secret": {"a": "!!"}}])),
+     400, "InvalidSecretVolume"),
+    ("git repo dir ..", changed(lambda b: b["properties"].update(volumes=[{"name": "v", "gitRepo": {
+        "repository": "https://github.com/a/b", "directory": "../x"}}])), 400, "InvalidGitRepoVolume"),
+    ("windows volume", changed(lambda b: (windows(b), b["properties"].update(volumes=[{"name": "v", "emptyDir": {}}]))),
+     400, "WindowsContainersVolumeNotSupported"),
+    ("mount path with colon", changed(lambda b: (b["properties"].update(volumes=[{"name": "v", "emptyDir": {}}]),
+                                                 c0(b).update(volumeMounts=[{"name": "v", "mountPath": "C:/x"}]))),
+     400, "InvalidVolumeMountPath"),
+    ("relative mount path", changed(lambda b: (b["properties"].update(volumes=[{"name": "v", "emptyDir": {}}]),
+                                               c0(b).update(volumeMounts=[{"name": "v", "mountPath": "x"}]))),
+     400, "InvalidVolumeMountPath"),
+    ("two mounts at one path", changed(lambda b: (b["properties"].update(volumes=[
+        {"name": "v", "emptyDir": {}}, {"name": "w", "emptyDir": {}}]), c0(b).update(volumeMounts=[
+            {"name": "v", "mountPath": "/x"}, {"name": "w", "mountPath": "/x"}]))), 400, "DuplicateVolumeMountPath"),
+    ("init mounts a missing volume", changed(lambda b: b["properties"].update(initContainers=[
+        {"name": "init", "properties": {"image": "alpine", "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}}])),
+     400, "VolumesNotFound"),
+    ("public ip in a vnet", changed(lambda b: b["properties"].update(subnetIds=[{"id": SUBNET}])), 400,
+     "PublicIPAddressNotSupported"),
+    ("bad subnet id", changed(lambda b: (no_ip(b), b["properties"].update(subnetIds=[{"id": "subnet"}]))), 400,
+     "InvalidSubnetId"),
+    ("two zones", changed(lambda b: b.update(zones=["1", "2"])), 400, "ResourceTypeNotSupportMultiZones"),
+    ("zone 7", changed(lambda b: b.update(zones=["7"])), 400, "InvalidAvailabilityZone"),
+    ("spot with public ip", changed(lambda b: b["properties"].update(priority="Spot")), 400,
+     "SpotPriorityNotSupported"),
+    ("gpu count 3", changed(lambda b: gpu(b, 3)), 400, "InvalidGpuResource"),
+    ("gpu bad sku", changed(lambda b: gpu(b, 1, "A100")), 400, "InvalidRequestContent"),
+    ("gpu on windows", changed(lambda b: (windows(b), gpu(b))), 400, "InvalidGpuResource"),
+    ("identity bad type", changed(lambda b: b.update(identity={"type": "Both"})), 400, "InvalidRequestContent"),
+    ("user identity without ids", changed(lambda b: b.update(identity={"type": "UserAssigned"})), 400,
+     "InvalidIdentity"),
+    ("system identity on windows", changed(lambda b: (windows(b), b.update(identity={"type": "SystemAssigned"}))),
+     400, "MsiNotSupportedForWindows"),
+    ("acr identity not assigned", changed(lambda b: b["properties"].update(imageRegistryCredentials=[
+        {"server": "r.azurecr.io", "identity": UID}])), 400, "InvalidImageRegistryCredentialIdentity"),
+    ("probe without action", changed(lambda b: c0(b).update(livenessProbe={"periodSeconds": 3})), 400,
+     "InvalidProbe"),
+    ("windows two containers", changed(lambda b: (windows(b), second_container(b, "two"))), 400,
+     "WindowsMultiContainerNotSupported"),
+    ("cce policy without confidential", changed(lambda b: b["properties"].update(
+        confidentialComputeProperties={"ccePolicy": "YQ=="})), 400, "InvalidCcePolicy"),
+    ("confidential on windows", changed(lambda b: (windows(b), b["properties"].update(sku="Confidential"))), 400,
+     "ConfidentialSkuNotSupportedForWindows"),
+    ("dns config without servers", changed(lambda b: b["properties"].update(dnsConfig={"options": "ndots:2"})),
+     400, "InvalidRequestContent"),
+    ("encryption without key name", changed(lambda b: b["properties"].update(encryptionProperties={
+        "vaultBaseUrl": "https://v.vault.azure.net", "keyVersion": "1"})), 400, "InvalidRequestContent"),
+    ("log analytics without key", changed(lambda b: b["properties"].update(
+        diagnostics={"logAnalytics": {"workspaceId": "w"}})), 400, "InvalidRequestContent"),
+    ("extension without version", changed(lambda b: b["properties"].update(extensions=[
+        {"name": "kube-proxy", "properties": {"extensionType": "kube-proxy"}}])), 400, "InvalidRequestContent"),
+]
+
+
 BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("not an object", "garbage", 400, "InvalidRequestContent"),
     ("a list", [1, 2], 400, "InvalidRequestContent"),
@@ -104,17 +182,17 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("bad ip type", changed(lambda b: b["properties"]["ipAddress"].update(type="Elastic")), 400,
      "InvalidRequestContent"),
     ("private ip without vnet", changed(lambda b: b["properties"]["ipAddress"].update(type="Private")), 400,
-     "InvalidIpAddressType"),
+     "PrivateIPAddressNotSupported"),
     ("dns label too short", changed(lambda b: b["properties"]["ipAddress"].update(dnsNameLabel="node")), 400,
      "InvalidDnsNameLabel"),
     ("dns label starting with a digit", changed(lambda b: b["properties"]["ipAddress"].update(dnsNameLabel="1abcd")),
      400, "InvalidDnsNameLabel"),
     ("duplicate volumes", changed(lambda b: b["properties"].update(
         volumes=[{"name": "vol-1", "emptyDir": {}}, {"name": "vol-1", "emptyDir": {}}])), 400, "DuplicateVolumes"),
-    ("bad volume name", changed(lambda b: b["properties"].update(volumes=[{"name": "v", "emptyDir": {}}])), 400,
+    ("bad volume name", changed(lambda b: b["properties"].update(volumes=[{"name": "V_1", "emptyDir": {}}])), 400,
      "InvalidVolumeName"),
     ("mount of an unknown volume", changed(lambda b: c0(b).update(volumeMounts=[{"name": "nope1", "mountPath": "/m"}])),
-     400, "VolumeMountNotFound"),
+     400, "VolumesNotFound"),
     ("bad env name", changed(lambda b: c0(b).update(environmentVariables=[{"name": "_BAD"}])), 400,
      "InvalidEnvironmentVariable"),
     ("env not a list", changed(lambda b: c0(b).update(environmentVariables={"A": "1"})), 400,
@@ -129,9 +207,7 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("bad tag name", changed(lambda b: b.update(tags={"a/b": "c"})), 400, "InvalidTag"),
     ("bad sku", changed(lambda b: b["properties"].update(sku="Gold")), 400, "InvalidRequestContent"),
     ("bad priority", changed(lambda b: b["properties"].update(priority="Urgent")), 400, "PriorityNotSpecified"),
-    ("init containers", changed(lambda b: b["properties"].update(initContainers=[
-        {"name": "init", "properties": {"image": "alpine"}}])), 400, "NotSupportedByEmulator"),
-]
+] + FEATURE_CASES
 
 
 @pytest.fixture
@@ -259,3 +335,39 @@ def test_an_error_never_echoes_a_secure_value(backend: Backend) -> None:
     with pytest.raises(ArmError) as error:
         backend.create_or_update_group(SUB, RG, "cg", body)
     assert error.value.code == "InvalidRequestContent" and "TOPSECRET" not in json.dumps(error.value.to_body())
+
+
+def test_a_group_with_every_feature_is_accepted_and_echoed(backend: Backend) -> None:
+    """Issue 18: volumes of each kind, mounts, init containers, probes, identity, diagnostics, DNS config, zone,
+    encryption, extensions and priority in one (valid) group."""
+    body = changed(lambda b: b["properties"].update(
+        volumes=[{"name": "share", "azureFile": {"shareName": "s", "storageAccountName": "a",
+                                                 "storageAccountKey": "STORAGE-KEY"}},
+                 {"name": "work", "emptyDir": {}}, {"name": "secrets", "secret": {"a.txt": "YQ=="}},
+                 {"name": "src", "gitRepo": {"repository": "https://github.com/a/b", "directory": "."}}],
+        initContainers=[{"name": "init", "properties": {"image": "alpine", "command": ["true"],
+                                                        "volumeMounts": [{"name": "work", "mountPath": "/w"}]}}],
+        imageRegistryCredentials=[{"server": "r.azurecr.io", "identity": UID}],
+        diagnostics={"logAnalytics": {"workspaceId": "w", "workspaceKey": "WORKSPACE-KEY"}},
+        dnsConfig={"nameServers": ["10.0.0.10"], "searchDomains": "a.b c.d"},
+        encryptionProperties={"vaultBaseUrl": "https://v.vault.azure.net", "keyName": "k", "keyVersion": "1",
+                              "identity": UID},
+        extensions=[{"name": "kube-proxy", "properties": {"extensionType": "kube-proxy", "version": "1.0",
+                                                          "settings": {"a": "b"}}}],
+        priority="Regular", sku="Standard"))
+    body.update(zones=["1"], identity={"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {UID: {}}})
+    c0(body).update(volumeMounts=[{"name": "share", "mountPath": "/mnt/share"}, {"name": "work", "mountPath": "/w"},
+                                  {"name": "secrets", "mountPath": "/s", "readOnly": True},
+                                  {"name": "src", "mountPath": "/src"}],
+                    livenessProbe={"exec": {"command": ["true"]}, "periodSeconds": 5},
+                    readinessProbe={"httpGet": {"port": 80, "path": "/"}})
+    _group, created, _ = backend.create_or_update_group(SUB, RG, "cg", body)
+    assert created
+    got = backend.get_group(SUB, RG, "cg")
+    props = got["properties"]
+    assert [volume["name"] for volume in props["volumes"]] == ["share", "work", "secrets", "src"]
+    assert props["initContainers"][0]["name"] == "init"
+    assert props["dnsConfig"]["nameServers"] == ["10.0.0.10"] and props["priority"] == "Regular"
+    assert got["zones"] == ["1"] and props["extensions"][0]["name"] == "kube-proxy"
+    assert len(props["containers"][0]["properties"]["volumeMounts"]) == 4
+    assert "STORAGE-KEY" not in json.dumps(got) and "WORKSPACE-KEY" not in json.dumps(got)

@@ -10,6 +10,8 @@ import pytest
 
 IMG = "alpine"
 LONG_NAME = "a" * 64
+AF = "--azure-file-volume-share-name s --azure-file-volume-account-name acct"
+UID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
 YAML_OK_HEAD = "apiVersion: 2023-05-01\nname: web\ntype: Microsoft.ContainerInstance/containerGroups\n"
 
 # (line or cell, expected fragment of the one-line message)
@@ -80,6 +82,73 @@ CATALOGUE: list[tuple[str, str]] = [
     ("%aci run alpine --timeout soon", "--timeout: 'soon' must be a positive number of seconds"),
     ("%aci export web --format json", "--format: 'json' is not one of yaml, python, az"),
     ("%aci list --out 1df", "--out: '1df' is not a valid Python variable name"),
+    # issue 18: az's flags for volumes, identity, VNet, diagnostics, registry identity, sku, priority, zone, policy
+    ("%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-mount-path /m",
+     "Please specify --azure-file-volume-account-name"),
+    (f"%aci create web --image alpine {AF} --azure-file-volume-mount-path /m",
+     "--azure-file-volume-account-key: Please specify --azure-file-volume-account-key"),
+    (f"%aci create web --image alpine {AF} --azure-file-volume-account-key k",
+     "--azure-file-volume-mount-path: is required"),
+    ("%aci create web --image alpine --azure-file-volume-mount-path /m",
+     "Please specify --azure-file-volume-share-name --azure-file-volume-account-name"),
+    (f"%aci create web --image alpine {AF} --azure-file-volume-account-key k --azure-file-volume-mount-path m",
+     "--azure-file-volume-mount-path: 'm' is invalid: a volume mount path must be absolute"),
+    (f"%aci create web --image alpine {AF} --azure-file-volume-account-key k --azure-file-volume-mount-path C:/m",
+     "can't contain ':'"),
+    ((f"%aci create web --image alpine {AF} --azure-file-volume-account-key k --azure-file-volume-mount-path /m "
+     "--secrets a=bcdefg --secrets-mount-path /m"), "already a mount path"),
+    (("%aci create web --image alpine --azure-file-volume-share-name S_1 --azure-file-volume-account-name a "
+     "--azure-file-volume-account-key k --azure-file-volume-mount-path /m --os-type Windows"),
+     "volumes are not supported for Windows"),
+    ("%aci create web --image alpine --secrets a=bcdefg", "Please specify --secrets --secrets-mount-path"),
+    ("%aci create web --image alpine --secrets-mount-path /s", "--secrets-mount-path: needs --secrets"),
+    ("%aci create web --image alpine --secrets novalue --secrets-mount-path /s",
+     "--secrets: item 1: Secrets need to be specified in key=value format."),
+    ("%aci create web --image alpine --secrets a/b=content --secrets-mount-path /s", "not a valid file name"),
+    ("%aci create web --image alpine --gitrepo-url https://github.com/a/b", "--gitrepo-mount-path: is required"),
+    ("%aci create web --image alpine --gitrepo-mount-path /src", "Please specify --gitrepo-url"),
+    ("%aci create web --image alpine --gitrepo-url github.com/a/b --gitrepo-mount-path /src",
+     "--gitrepo-url: must be a full http"),
+    (("%aci create web --image alpine --gitrepo-url https://github.com/a/b --gitrepo-dir ../up "
+     "--gitrepo-mount-path /src"), "the git repo directory cannot contain '..'"),
+    ("%aci create web --image alpine --assign-identity notanid", "--assign-identity: 'notanid' is not a user-assigned"),
+    ("%aci create web --image alpine --assign-identity --os-type Windows",
+     "--assign-identity: a system-assigned managed identity is not supported for Windows"),
+    ("%aci create web --image alpine --subnet /subscriptions/s/x", "--subnet: must be a subnet resource id"),
+    ("%aci create web --image alpine --vnet v1", "usage error: --vnet NAME --subnet NAME"),
+    ("%aci create web --image alpine --vnet v1 --subnet a --ip-address Public",
+     'Can not use "--subnet" or "--vnet" with IP address type "Public".'),
+    ("%aci create web --image alpine --vnet v1 --subnet a --dns-name-label mylabel1",
+     'Can not use "--subnet" or "--vnet" with "--dns-name-label".'),
+    ("%aci create web --image alpine --ip-address Private --ports 80", "--ip-address: a Private IP address needs"),
+    ("%aci create web --image alpine --log-analytics-workspace-key wskey123",
+     '"--log-analytics-workspace-key" requires "--log-analytics-workspace".'),
+    ("%aci create web --image alpine --log-analytics-workspace w1",
+     "--log-analytics-workspace-key: is required"),
+    (f"%aci create web --image alpine --acr-identity {UID}", "Failed to parse login server from image name"),
+    (f"%aci create web --image r.azurecr.io/app --acr-identity {UID}",
+     "--acr-identity: must also be one of the group's user-assigned identities"),
+    ("%aci create web --image alpine --acr-identity /subscriptions/x", "--acr-identity: '/subscriptions/x' is not"),
+    ("%aci create web --image alpine --sku Gold", "--sku: 'Gold' is not one of Standard, Dedicated, Confidential"),
+    ("%aci create web --image alpine --sku Confidential --os-type Windows",
+     "--sku: the Confidential sku is for Linux container groups only"),
+    ("%aci create web --image alpine --priority Urgent", "--priority: 'Urgent' is not one of Regular, Spot"),
+    ("%aci create web --image alpine --priority Spot --ip-address Public",
+     "--priority: Spot container groups have no IP"),
+    ("%aci create web --image alpine --priority Spot --zone 1", "can't be pinned to an availability zone"),
+    ("%aci create web --image alpine --zone 4", "--zone: '4' is not an availability zone"),
+    ("%aci create web --image alpine --cce-policy cGFja2FnZQ==", "--cce-policy: needs --sku Confidential"),
+    ("%aci create web --image alpine --sku Confidential --cce-policy 'not base64'", "--cce-policy: must be base64"),
+    ("%aci create web --image alpine --azure-file-volume-key k", "did you mean --azure-file-volume-account-key?"),
+    ("%%aci create --sku Confidential\nname: web\n", "--sku: with a YAML cell the group comes from the cell"),
+    ("%%aci create\n" + YAML_OK_HEAD + "properties:\n  osType: Linux\n  containers:\n  - name: web\n"
+     "    properties:\n      image: alpine\n      resources: {requests: {cpu: 1, memoryInGB: 1}}\n"
+     "      volumeMounts: [{name: nope, mountPath: /x}]\n",
+     "containers[0].volume_mounts[0].name: volume 'nope' is not in the group's volumes"),
+    ("%%aci create\n" + YAML_OK_HEAD + "properties:\n  osType: Linux\n  priority: Spot\n"
+     "  ipAddress: {type: Public, ports: [{port: 80}]}\n  containers:\n  - name: web\n"
+     "    properties:\n      image: alpine\n      ports: [{port: 80}]\n"
+     "      resources: {requests: {cpu: 1, memoryInGB: 1}}\n", "priority: Spot container groups have no IP"),
     # cells
     ("%%aci create\nname: [unclosed", "invalid YAML at line"),
     ("%%aci create\n# only a comment\n", "the document is empty"),
@@ -96,7 +165,7 @@ CATALOGUE: list[tuple[str, str]] = [
 
 
 def test_catalogue_is_big_enough():
-    assert len(CATALOGUE) >= 50
+    assert len(CATALOGUE) >= 100
 
 
 @pytest.mark.parametrize(("line", "fragment"), CATALOGUE, ids=[c[0].splitlines()[0][:60] for c in CATALOGUE])
@@ -121,6 +190,14 @@ SENTINEL = "S3NT1NEL-do-not-print-9f2c"
     f"%aci create web --image alpine --registry-login-server r.azurecr.io --registry-password {SENTINEL}",
     f"%aci create web --image alpine --secure-env TOKEN={SENTINEL} TOKEN={SENTINEL}x",
     f"%aci run alpine --secure-env A={SENTINEL} --env B",
+    f"%aci create web --image alpine --azure-file-volume-share-name s --azure-file-volume-account-key {SENTINEL}",
+    f"%aci create web --image alpine --secrets a={SENTINEL} b/c={SENTINEL}x --secrets-mount-path /s",
+    f"%aci create web --image alpine --secrets {SENTINEL}",
+    f"%aci create web --image alpine --log-analytics-workspace-key {SENTINEL}",
+    f"%aci create web --image alpine --log-analytics-workspace w --log-analytics-workspace-key {SENTINEL} --cpu x",
+    f"%aci create web --image alpine --gitrepo-url https://u:{SENTINEL}@github.com/a/b",
+    f"%aci create web --image alpine --gitrepo-url u:{SENTINEL}@github.com --gitrepo-mount-path /s",
+    f"%aci create web --image alpine --cce-policy {SENTINEL}",
 ])
 def test_secret_values_never_echoed_in_errors(run, requests, line):
     shown = run(line)
@@ -134,6 +211,10 @@ def test_secret_values_never_echoed_in_errors(run, requests, line):
     f"%aci create web --image alpine --secure-env TOKEN {SENTINEL}",
     f"%aci create web --image alpine --registry-password {SENTINEL} {SENTINEL}",  # a stray copy: unrecognized
     f"%aci run alpine --secure-env=TOKEN={SENTINEL} --bogus",
+    # an unknown flag (an az flag of another version, a typo): its value is never echoed
+    f"%aci create web --image alpine --azure-file-volume-key {SENTINEL}",
+    f"%aci create web --image alpine --storage-key={SENTINEL}",
+    f"%aci list {SENTINEL}",
 ])
 def test_mistyped_secrets_are_masked(run, requests, line):
     shown = run(line)

@@ -52,7 +52,7 @@ def _validate_container_common(group: str, container: Any, path: str,
                                                    f"{path}.properties.environmentVariables")
     if props.get("volumeMounts") is not None:
         result["volumeMounts"] = _validate_mounts(group, props["volumeMounts"], volume_names,
-                                                  f"{path}.properties.volumeMounts")
+                                                  f"{path}.properties.volumeMounts", name)
     return name, props, result
 
 
@@ -132,17 +132,16 @@ def _validate_amounts(group: str, container: str, amounts: dict[str, Any], path:
     return result
 
 
-def _validate_mounts(group: str, mounts: Any, volume_names: set[str], path: str) -> list[dict[str, Any]]:
+def _validate_mounts(group: str, mounts: Any, volume_names: set[str], path: str,
+                     container: str = "") -> list[dict[str, Any]]:
     result = []
     for index, mount in enumerate(_list(mounts, path)):
         mount = _dict(mount, f"{path}[{index}]")
         volume = _str(mount.get("name"), f"{path}[{index}].name") or ""
         mount_path = _str(mount.get("mountPath"), f"{path}[{index}].mountPath") or ""
-        if volume not in volume_names:
-            raise errors.bad_request(  # invented: no source shows ACI's code for an unknown volume
-                "VolumeMountNotFound",
-                f"The volume mount '{volume}' in container group '{group}' does not match any volume.",
-                target=f"{path}[{index}].name")
+        if volume not in volume_names:  # ACI's code and message (virtual-kubelet#367; reference rule V1)
+            raise errors.bad_request("VolumesNotFound", f"Volumes '{volume}' in container '{container}' are not "
+                                                        "found.", target=f"{path}[{index}].name")
         entry = dict(mount)
         entry["name"], entry["mountPath"] = volume, mount_path
         result.append(entry)

@@ -22,6 +22,7 @@ from .body import (
     validate_tags,
 )
 from .containers import _check_resources, _check_unique_container_names, _validate_container, _validate_init_container
+from .features import validate_features
 from .network import _check_container_ports, _validate_ip_address
 from .schema import read_body
 
@@ -56,7 +57,7 @@ def validate_group(
             result[key] = spec[key]
     props = _dict(spec.get("properties"), "properties")
     result["properties"] = _validate_properties(name, props, result["location"], existing, image_is_runnable,
-                                                dns_label_taken)
+                                                dns_label_taken, spec)
     return result
 
 
@@ -75,7 +76,7 @@ def _check_group_name(name: str) -> None:
 
 def _validate_properties(name: str, props: dict[str, Any], location: str, existing: dict[str, Any] | None,
                          image_is_runnable: Callable[[str], bool],
-                         dns_label_taken: Callable[[str, str], bool]) -> dict[str, Any]:
+                         dns_label_taken: Callable[[str, str], bool], body: dict[str, Any]) -> dict[str, Any]:
     result = {key: value for key, value in props.items() if key not in READ_ONLY_PROPERTIES}
 
     os_type = _choice(props.get("osType"), rules.OS_TYPES, "properties.osType")
@@ -132,6 +133,7 @@ def _validate_properties(name: str, props: dict[str, Any], location: str, existi
     if props.get("ipAddress") is not None:
         result["ipAddress"] = _validate_ip_address(name, props["ipAddress"], result, location, existing,
                                                    dns_label_taken)
+    validate_features(name, body, result)
     if existing is not None:
         check_update(name, existing["properties"], result)
     for container in result["containers"] + result["initContainers"]:
@@ -159,7 +161,7 @@ def _validate_volumes(volumes: Any) -> list[dict[str, Any]]:
         if rules.check_volume_name(name):
             raise errors.bad_request(  # invented: the naming rule is documented, its code is not
                 "InvalidVolumeName",
-                f"The volume name '{name}' is invalid. It must be 5-63 lowercase letters, numbers or single "
+                f"The volume name '{name}' is invalid. It must be 1-63 lowercase letters, numbers or single "
                 "hyphens, and cannot start or end with a hyphen.", target=f"properties.volumes[{index}].name")
         for kind in ("azureFile", "gitRepo", "secret"):
             if volume.get(kind) is not None:

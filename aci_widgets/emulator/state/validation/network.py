@@ -47,8 +47,8 @@ def _validate_ip_address(group: str, ip: Any, props: dict[str, Any], location: s
                               f"Error converting value {_short(ip.get('type'))} to type "
                               "'ContainerGroupIpAddressType'.")
     if ip_type == "Private" and not props.get("subnetIds"):
-        raise errors.bad_request(  # invented code; the message is ACI's (portainer#4040)
-            "InvalidIpAddressType",
+        raise errors.bad_request(  # ACI's code and message (reference rule K1: terraform-azurerm-caf#1145)
+            "PrivateIPAddressNotSupported",
             f"IP Address type in container group '{group}' is invalid. Private IP address is only supported "
             "when network profile is defined.", target="properties.ipAddress.type")
     result["type"] = ip_type
