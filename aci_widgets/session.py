@@ -25,6 +25,8 @@ from .arm_calls import ArmCalls
 from .budget import ArmBudget
 from .credentials import PUBLIC_ARM, AuthFile, read_auth_file
 from .errors import ConfigurationError
+from .exec_ops import ExecOperations
+from .metrics_ops import MetricsOperations
 from .ops import GroupOperations
 from .retries import NotifyingRetryPolicy
 from .tuning import Tuning, is_loopback
@@ -37,13 +39,14 @@ def _print_notice(message: str) -> None:
     print(message, file=sys.stdout, flush=True)
 
 
-def _operation(name: str) -> Any:
-    """A Session method that runs ``GroupOperations.<name>`` on the session's operations (same doc, signature)."""
-    method = getattr(GroupOperations, name)
+def _operation(name: str, owner: type = GroupOperations, attribute: str = "operations") -> Any:
+    """A Session method that runs ``GroupOperations.<name>`` on the session's operations (same doc, signature);
+    ``owner``/``attribute`` name another operations class and the Session attribute that holds it."""
+    method = getattr(owner, name)
 
     @functools.wraps(method)
     def forward(self: Session, *args: Any, **kwargs: Any) -> Any:
-        return method(self.operations, *args, **kwargs)
+        return method(getattr(self, attribute), *args, **kwargs)
 
     return forward
 
@@ -74,6 +77,9 @@ class Session:
     delete_resource_group = _operation("delete_resource_group")
     list_resource_groups = _operation("list_resource_groups")
     export_group = _operation("export_group")
+    exec = _operation("exec", ExecOperations, "exec_operations")
+    open_console = _operation("open_console", ExecOperations, "exec_operations")
+    metrics = _operation("metrics", MetricsOperations, "metrics_operations")
 
     def __init__(
         self,
@@ -109,6 +115,8 @@ class Session:
         self.budget.notify = lambda message: self.notify(message)
         self.calls = ArmCalls(self)
         self.operations = GroupOperations(self.calls)
+        self.exec_operations = ExecOperations(self.calls)
+        self.metrics_operations = MetricsOperations(self.calls)
 
     def __repr__(self) -> str:
         return (

@@ -22,6 +22,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Unicode, default, observe, v
 from traitlets.config import Configurable
 
 from .commands import GroupCommands
+from .exec_commands import ExecCommands
 from .helpers import current_session, expected, first_line
 from .sweep_commands import SweepCommands
 
@@ -91,7 +92,7 @@ class AciMagics(Magics, Configurable):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._parsers: Any = None
-        self._commands = (GroupCommands(self), SweepCommands(self))
+        self._commands = (GroupCommands(self), SweepCommands(self), ExecCommands(self))
 
     # -- the magic ---------------------------------------------------------------------------------------
     @no_var_expand  # commands are passed verbatim: "$HOME" and "{x}" belong to the container's shell
@@ -112,6 +113,8 @@ class AciMagics(Magics, Configurable):
         %aci sweep NAME --params DF --image IMG [--command-line "cmd {col}"] [--env K={col}] [--concurrency N]
               [--max-active N] [--keep none|failed|all]      (a queue within Azure's quotas and rates)
         %aci sweep NAME --attach [--no-resume]                   (re-attach after a kernel restart; resumes)
+        %aci exec NAME [-c CONTAINER] -- CMD ARGS                (output and exit code)
+        %aci metrics NAME [--since 1h] [--interval 1m]           (DataFrame time/container/metric/value + plot)
 
         Options: %config AciMagics (resource_group, location, backend, poll_interval, show_tracebacks).
         """

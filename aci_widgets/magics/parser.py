@@ -237,6 +237,22 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("--no-resume", action="store_true", help="with --attach: only show it, launch nothing")
     p.add_argument("--out", metavar="VAR", help="store the Sweep in VAR (the live table is still shown)")
 
+    p = add("exec", "run a command in a running container: its output and exit code (%aci exec NAME -- CMD ARGS)")
+    p.add_argument("name", metavar="NAME")
+    _group_opt(p)
+    p.add_argument("-c", "--container", "--container-name", dest="container", metavar="CONTAINER")
+    p.add_argument("--timeout", metavar="SECONDS", help="give up after this long (default 60)")
+    p.add_argument("--out", metavar="VAR", help="store the ExecResult in VAR and display nothing")
+
+    p = add("metrics", "CPU, memory and network of a group from Azure Monitor: a DataFrame and a plot")
+    p.add_argument("name", metavar="NAME")
+    _group_opt(p)
+    p.add_argument("--since", default="1h", metavar="SPAN", help="how far back: 90s, 30m, 1h, 2d (default 1h)")
+    p.add_argument("--interval", default="1m", metavar="GRAIN", help="1m, 5m, 15m, 30m, 1h, 6h or 12h (default 1m)")
+    p.add_argument("--aggregation", default="average", metavar="average|minimum|maximum")
+    p.add_argument("--no-plot", action="store_true", help="only the DataFrame")
+    p.add_argument("--out", metavar="VAR", help="store the DataFrame in VAR (the plot is still shown)")
+
     add("form", "the GroupForm widget")
     p = add("browse", "the GroupBrowser widget")
     _group_opt(p)
@@ -244,7 +260,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
 
 
 COMMANDS = ("use", "whoami", "list", "show", "logs", "create", "run", "start", "stop", "restart", "delete",
-            "create-rg", "delete-rg", "export", "sweep", "form", "browse")
+            "create-rg", "delete-rg", "export", "sweep", "form", "browse", "exec", "metrics")
 # flags that shape a group: with a YAML cell body they would be ignored, so they are refused
 SPEC_FLAGS = ("image", "cpu", "memory", "protocol", "command_line", "restart_policy", "ip_address",
               "dns_name_label", "os_type", "location", "registry_login_server", "registry_username",
@@ -280,7 +296,13 @@ def parse(line: str, parsers: tuple[AciArgumentParser, dict[str, AciArgumentPars
         hint = f" (did you mean '{close[0]}'?)" if close else f"; commands: {', '.join(COMMANDS)}"
         raise MagicUsage(f"unknown command '{head}'{hint}")
     # Dispatch to the sub-parser ourselves so that its errors know the command (and its flags, for hints).
+    argv: list[str] = []
+    if head == "exec" and "--" in rest:  # %aci exec NAME [flags] -- CMD ARGS: everything after -- is the command
+        at = rest.index("--")
+        rest, argv = rest[:at], rest[at + 1:]
     args = commands[head].parse_args(rest)
+    if head == "exec":
+        args.argv = argv
     args.command = head
     return args
 
@@ -299,7 +321,7 @@ def check_flags(args: argparse.Namespace) -> list[str]:
                 problems.append(f"{flag}: {message}")
 
     name = getattr(args, "name", None)
-    if args.command in ("show", "logs", "create", "start", "stop", "restart", "export") or \
+    if args.command in ("show", "logs", "create", "start", "stop", "restart", "export", "exec", "metrics") or \
             (args.command == "run" and name is not None):
         check("--name" if args.command == "run" else "NAME", name, rules.check_group_name)
     for item in getattr(args, "names", None) or ():

@@ -99,11 +99,34 @@ class GroupDetailView(widgets.VBox):
         if self.logs is not None:
             pages.append(("Logs", self.logs))
         pages += [("Events", self.events), ("Properties", self.properties)]
+        pages += self._live_pages(session if want_logs else None, details)  # Console, Metrics (issue 16)
         self.tabs = widgets.Tab(children=[page for _title, page in pages])
         for index, (title, _page) in enumerate(pages):
             self.tabs.set_title(index, title)
+        self.tabs.observe(self._on_tab, names="selected_index")
         containers_title = widgets.HTML(value="<div style='font-weight:600;margin-top:4px'>Containers</div>")
         super().__init__(children=[self.header, containers_title, self.instance_view, self.tabs])
+
+    def _live_pages(self, session: Session | None, details: GroupDetails) -> list[tuple[str, widgets.Widget]]:
+        """The Console and Metrics tabs; they make no request until their tab is shown."""
+        from .console import ConsoleView
+        from .metrics import MetricsView
+
+        self.console: ConsoleView | None = None
+        self.metrics: MetricsView | None = None
+        if session is None or not details.containers:
+            return []
+        self.console = ConsoleView(session, details.name, resource_group=details.resource_group,
+                                   containers=list(details.containers))
+        self.metrics = MetricsView(session, details.name, resource_group=details.resource_group)
+        return [("Console", self.console), ("Metrics", self.metrics)]
+
+    def _on_tab(self, change: Mapping[str, Any]) -> None:
+        page = self.tabs.children[change["new"]] if change["new"] is not None else None
+        if page is not None and page is self.console:
+            self.console.connect()
+        elif page is not None and page is self.metrics:
+            self.metrics.start()
 
     def show(self, details: GroupDetails) -> None:
         """Render everything from ``details``, the latest GET answer (the one place the view derives from):
@@ -127,6 +150,9 @@ class GroupDetailView(widgets.VBox):
     def close(self) -> None:
         if self.logs is not None:
             self.logs.close()
+        for page in (self.console, self.metrics):
+            if page is not None:
+                page.close()
         super().close()
 
     def _repr_html_(self) -> str:

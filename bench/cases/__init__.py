@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import browser_select, emulator, engines, list_frame, live, load_ext, run_magic, sweep, sweep_limits
+from . import (
+    browser_select,
+    emulator,
+    engines,
+    exec_metrics,
+    list_frame,
+    live,
+    load_ext,
+    run_magic,
+    sweep,
+    sweep_limits,
+)
 
 CASES: tuple[ModuleType, ...] = (load_ext, emulator, list_frame, browser_select, live, run_magic, sweep,
-                                 sweep_limits, engines)
+                                 sweep_limits, engines, exec_metrics)

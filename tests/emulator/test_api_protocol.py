@@ -199,14 +199,22 @@ def test_put_get_and_the_async_operation(arm: httpx.Client, sub: str, rg: str, e
     assert arm.delete(f"{url}?{CI_API}").status_code == 204
 
 
-def test_exec_and_attach_are_refused_clearly(arm: httpx.Client, sub: str, rg: str) -> None:
+def test_exec_and_attach_answer_a_websocket(arm: httpx.Client, sub: str, rg: str) -> None:
+    """Exec and attach answer {webSocketUri, password} (issue 16; the bridge itself: tests/exec)."""
     url = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups/ex"
     arm.put(f"{url}?{CI_API}", json=task_body())
-    error = assert_arm_error(arm.post(f"{url}/containers/c1/exec?{CI_API}",
-                                      json={"command": "/bin/sh", "terminalSize": {"rows": 24, "cols": 80}}),
-                             400, "NotSupportedByEmulator")
-    assert "not supported by the local ACI emulator" in error["message"]
-    assert_arm_error(arm.post(f"{url}/containers/c1/attach?{CI_API}"), 400, "NotSupportedByEmulator")
+    for _ in range(100):  # until the container runs
+        answer = arm.post(f"{url}/containers/c1/exec?{CI_API}",
+                          json={"command": "/bin/sh", "terminalSize": {"rows": 24, "cols": 80}})
+        if answer.status_code == 200:
+            break
+        time.sleep(0.05)
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()) == {"webSocketUri", "password"}
+    assert answer.json()["webSocketUri"].startswith("wss://")
+    assert arm.post(f"{url}/containers/c1/attach?{CI_API}").status_code == 200
+    assert_arm_error(arm.post(f"{url}/containers/nope/exec?{CI_API}", json={"command": "sh"}), 404,
+                     "ContainerNotFound")
     assert_arm_error(arm.post(f"{url}-missing/containers/c1/exec?{CI_API}", json={}), 404, "ResourceNotFound")
 
 

@@ -202,6 +202,35 @@ def notebook_root(tmp_path: Path) -> Path:
 # -- the test --------------------------------------------------------------------------------------------
 
 
+def _console_and_metrics_tabs(cell: Any, shot: Any) -> None:
+    """The detail view's Console tab (a shell in the container: type a line, see its output) and Metrics tab
+    (the CPU/memory plot as an image), as a user clicks them (issue 16)."""
+    cell.locator(".lm-TabBar-tab", has_text="Console").first.click()
+    output = cell.locator(".aci-console-output").first
+    output.wait_for()
+    deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
+    while "# " not in output.inner_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "# " in output.inner_text(), f"no shell prompt in the console: {output.inner_text()!r}"
+    line = cell.locator(".aci-console input[type=text]").first
+    line.fill("echo console-$((6*7))")
+    line.press("Enter")
+    while "console-42" not in output.inner_text().replace("$((6*7))", "") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "console-42" in output.inner_text().replace("$((6*7))", ""), output.inner_text()
+    output.scroll_into_view_if_needed()
+    shot("5-console-tab")
+    cell.locator(".lm-TabBar-tab", has_text="Metrics").first.click()
+    image = cell.locator(".aci-metrics img").first
+    image.wait_for()
+    while not image.evaluate("img => img.naturalWidth > 0") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert image.evaluate("img => img.naturalWidth > 0"), "the metrics plot did not render"
+    image.scroll_into_view_if_needed()
+    shot("6-metrics-tab")
+    cell.locator(".lm-TabBar-tab", has_text="Logs").first.click()  # back where the steps after expect to be
+
+
 @pytest.mark.parametrize(("app", "path"), [("lab", "/lab/tree/"), ("notebook", "/notebooks/")],
                          ids=["jupyterlab", "notebook7"])
 def test_quickstart_in_the_browser(app: str, path: str, browser: Any, notebook_emulator: Any,
@@ -290,6 +319,7 @@ def test_quickstart_in_the_browser(app: str, path: str, browser: Any, notebook_e
         instance_view.scroll_into_view_if_needed()
         shot("3-selected-details")
         cell.screenshot(path=str(ARTIFACTS / f"{app}-4-browser-cell.png"))
+        _console_and_metrics_tabs(cell, shot)
 
         # Restart with Follow on: Follow stays on and the new run's log appears (issue 17 case 4).
         follow = cell.locator(".widget-toggle-button", has_text="Follow").first

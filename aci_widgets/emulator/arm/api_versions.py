@@ -40,6 +40,8 @@ def kind_of(segments: list[str]) -> str:
         namespace = lowered[at + 1] if at + 1 < len(lowered) else ""
         if namespace == CONTAINER_INSTANCE.lower():
             return CONTAINER_INSTANCE
+        if namespace == "microsoft.insights":  # metrics and metricDefinitions (issue 16)
+            return "Microsoft.Insights"
         return RESOURCES
     if "resourcegroups" in lowered or "operationresults" in lowered:  # a resource-group delete's poll URL
         return RESOURCES

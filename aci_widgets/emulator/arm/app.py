@@ -53,6 +53,7 @@ from .control_plane import (  # noqa: F401 - re-exported: cli.py, server.py and 
     FaultRule,
     fault_reply,
 )
+from .exec_routes import attach, exec_command, group_metric_definitions, group_metrics
 from .replies import DEFAULT_PAGE_SIZE, Call, Reply, base_url, error_reply, render  # noqa: F401
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ MAX_BODY_BYTES = ARM_BODY_LIMIT
 # The api-version real ACI puts in its Azure-AsyncOperation URLs (recorded); the SDK replaces it anyway.
 OPERATION_API_VERSION = "2018-06-01"
 CI = "microsoft.containerinstance"
-KNOWN_NAMESPACES = {CI: "Microsoft.ContainerInstance", "microsoft.resources": "Microsoft.Resources"}
+KNOWN_NAMESPACES = {CI: "Microsoft.ContainerInstance", "microsoft.resources": "Microsoft.Resources",
+                    "microsoft.insights": "Microsoft.Insights"}
 _SKIPTOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 Handler = Callable[["Backend", Call], Reply]
@@ -129,16 +131,6 @@ def container_logs(backend: Backend, call: Call) -> Reply:
     timestamps = _bool_query(call, "timestamps")
     content = backend.container_logs(*_group_args(call), call.params["container"], tail, timestamps)
     return Reply(200, {"content": content})
-
-
-def exec_command(backend: Backend, call: Call) -> Reply:
-    backend.get_group(*_group_args(call))  # a missing group is still a 404, as in ACI
-    raise errors.not_supported("Executing a command in a container (exec)")
-
-
-def attach(backend: Backend, call: Call) -> Reply:
-    backend.get_group(*_group_args(call))
-    raise errors.not_supported("Attaching to a container's output stream (attach)")
 
 
 def outbound_dependencies(backend: Backend, call: Call) -> Reply:
@@ -372,6 +364,8 @@ _ROUTE_TABLE: list[tuple[str, dict[str, Handler]]] = [
     (_CG + "/containers/{container}/logs", {"GET": container_logs}),
     (_CG + "/containers/{container}/exec", {"POST": exec_command}),
     (_CG + "/containers/{container}/attach", {"POST": attach}),
+    (_CG + "/providers/microsoft.insights/metrics", {"GET": group_metrics}),
+    (_CG + "/providers/microsoft.insights/metricdefinitions", {"GET": group_metric_definitions}),
     (_RG + "/providers/microsoft.network/virtualnetworks/{vnet}/subnets/{subnet}"
      + "/providers/microsoft.containerinstance/serviceassociationlinks/default",
      {"DELETE": delete_subnet_service_association_link}),
@@ -588,12 +582,19 @@ class EmulatorApi:
 
 
 class _AnyRequest:
-    """The ASGI app that answers every request the router sees (no route matches: there is none)."""
+    """The ASGI app that answers every request the router sees (no route matches: there is none);
+    websockets (exec and attach) go to ``exec_socket``."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, backend: Backend | None = None):
         self.app = app
+        self.backend = backend
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            from .exec_socket import serve_socket
+
+            await serve_socket(self.backend, scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
@@ -605,6 +606,6 @@ def create_app(backend: Backend, home: EmulatorHome, settings: ApiSettings | Non
     # TRACE with a plain-text 405, and its path pattern (``.*``) did not match a path holding an encoded
     # newline (``%0A``), a plain-text 404. So there is no route: the router's default handler takes all.
     app = Starlette()
-    app.router.default = _AnyRequest(request_response(api.handle))
+    app.router.default = _AnyRequest(request_response(api.handle), backend)
     app.state.api = api
     return app

@@ -34,11 +34,14 @@ from ..config import EmulatorHome
 from ..errors import ArmError
 from ..runtime.engine import Engine
 from ..runtime.select import choose_engine, make_engine
+from .backend_exec import SocketsAndMetrics
 from .container_groups import ContainerGroups
 from .deployments import Deployments
 from .engine_calls import EngineCalls
+from .exec_sessions import ExecSessions
 from .identity import fill_identity
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
+from .metrics import MetricsSampler
 from .operations import Operations
 from .quotas import LimitSettings, Quotas, normal_location
 from .reconcile import reconcile
@@ -53,7 +56,7 @@ logger = logging.getLogger(__name__)
 logging.getLogger("aci_widgets").addHandler(logging.NullHandler())  # background threads never print
 
 
-class Backend(EngineCalls):
+class Backend(EngineCalls, SocketsAndMetrics):
     """The ACI and resource-group state machine behind the HTTP layer. Thread-safe; raises ``ArmError``."""
 
     def __init__(self, home: EmulatorHome, *, backoff_base_seconds: float = 0.5,
@@ -82,6 +85,8 @@ class Backend(EngineCalls):
         self._deployments = Deployments(home, self._lock, self._store, self._groups, self._operations,
                                         self._scheduler, self._engine,
                                         RestartPolicy(backoff_base_seconds, backoff_cap_seconds))
+        self.exec_sessions = ExecSessions()
+        self._metrics = MetricsSampler(self._metric_targets, self.exec_sessions.stats_of)
         self.quotas = Quotas(LimitSettings(enabled=False))  # the server sets the real ones (set_limits)
 
     # == life cycle ==================================================================================
@@ -103,6 +108,7 @@ class Backend(EngineCalls):
             if self._deployments.closed:
                 return
             self._deployments.closed = True
+        self._metrics.stop()
         self._scheduler.stop()
         self._engine.shutdown(kill_processes=kill_processes)
         self._store.close()
@@ -111,6 +117,7 @@ class Backend(EngineCalls):
         """Stop the threads and close the store, leaving every process running: a crash, for tests."""
         with self._lock:
             self._deployments.closed = True
+        self._metrics.stop()
         self._scheduler.stop()
         self._engine.abandon()
         self._store.close()
@@ -186,9 +193,7 @@ class Backend(EngineCalls):
             return self._rg_deletions.begin(sub, rg)
 
     def resource_group_deletion(self, operation_id: str) -> tuple[bool, str | None] | None:
-        """``(done, error)`` of a deletion, None for an id we never gave out."""
-        deletion = self._rg_deletions.status(operation_id)
-        return None if deletion is None else (deletion.done.is_set(), deletion.error)
+        return self._rg_deletions.outcome(operation_id)  # (done, error); None for an id never given out
 
     def _remove_some_groups(self, sub: str, rg: str, count: int) -> bool:
         groups = self._groups.in_resource_group(sub, rg)

@@ -55,6 +55,11 @@ class ResourceGroupDeletions:
     def status(self, operation_id: str) -> Deletion | None:
         return self._deletions.get(operation_id)
 
+    def outcome(self, operation_id: str) -> tuple[bool, str | None] | None:
+        """``(done, error)`` of a deletion, None for an id we never gave out."""
+        deletion = self._deletions.get(operation_id)
+        return None if deletion is None else (deletion.done.is_set(), deletion.error)
+
     def wait_all(self, timeout: float) -> None:
         for deletion in list(self._deletions.values()):
             deletion.done.wait(timeout)
