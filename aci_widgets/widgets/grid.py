@@ -26,6 +26,7 @@ import ipywidgets as widgets
 import traitlets
 
 from .render import Column, cell_text, state_style
+from .table import RowData
 
 STATE_KEYS = ("state_shown", "state")
 # DataTables options: one selected row at a time, a search box, sortable headers, cells that wrap ("nowrap"
@@ -97,7 +98,7 @@ def _plain_state(text: str) -> str:
     return rest if rest and len(head) == 1 else text
 
 
-class DataTable(widgets.VBox):
+class DataTable(widgets.VBox, RowData):
     """Rows of records with one selectable row. ``value`` is the selected row's key ("" for none)."""
 
     value = traitlets.Unicode("", help="Key of the selected row; '' when nothing is selected.")
@@ -119,24 +120,6 @@ class DataTable(widgets.VBox):
         super().__init__(children=[self.grid, self.empty], **kwargs)
         self.grid.observe(self._on_grid_selection, names="selected_rows")
 
-    # -- data -------------------------------------------------------------------------------------------
-    def set_rows(self, records: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
-                 key: str = "name", filter_field: str = "name") -> None:
-        self._records = list(records)
-        self._columns = list(columns)
-        self._key = key
-        self._filter_field = filter_field
-        self._render()
-
-    @property
-    def records(self) -> list[Mapping[str, Any]]:
-        return list(self._records)
-
-    def visible_records(self) -> list[Mapping[str, Any]]:
-        needle = self.filter_text.strip().lower()
-        if not needle:
-            return list(self._records)
-        return [r for r in self._records if needle in str(r.get(self._filter_field, "")).lower()]
 
     @property
     def row_keys(self) -> list[str]:

@@ -32,7 +32,41 @@ _CSS = """<style>
 MAX_VISIBLE_ROWS = 12
 
 
-class SelectTable(widgets.VBox):
+class RowData:
+    """The rows a table shows: ``set_rows`` replaces them, ``filter_text`` hides rows without touching them.
+
+    Shared by ``SelectTable`` and ``grid.DataTable``; the table supplies ``filter_text`` and ``_render()``.
+    """
+
+    filter_text: str
+    _records: list[Mapping[str, Any]]
+    _columns: list[Column]
+    _key: str
+    _filter_field: str
+
+    def _render(self) -> None:  # pragma: no cover - each table draws its own way
+        raise NotImplementedError
+
+    def set_rows(self, records: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
+                 key: str = "name", filter_field: str = "name") -> None:
+        self._records = list(records)
+        self._columns = list(columns)
+        self._key = key
+        self._filter_field = filter_field
+        self._render()
+
+    @property
+    def records(self) -> list[Mapping[str, Any]]:
+        return list(self._records)
+
+    def visible_records(self) -> list[Mapping[str, Any]]:
+        needle = self.filter_text.strip().lower()
+        if not needle:
+            return list(self._records)
+        return [r for r in self._records if needle in str(r.get(self._filter_field, "")).lower()]
+
+
+class SelectTable(widgets.VBox, RowData):
     """Rows of records with one selectable row. ``value`` is the selected row's key ("" for none).
 
     ``set_rows(records, columns, key=...)`` replaces the rows (keeps the selection if its key is still
@@ -58,24 +92,6 @@ class SelectTable(widgets.VBox):
         super().__init__(children=[self.header, self.select, self.empty], **kwargs)
         self.select.observe(self._on_select, names="value")
 
-    # -- data -------------------------------------------------------------------------------------------
-    def set_rows(self, records: Sequence[Mapping[str, Any]], columns: Sequence[Column], *,
-                 key: str = "name", filter_field: str = "name") -> None:
-        self._records = list(records)
-        self._columns = list(columns)
-        self._key = key
-        self._filter_field = filter_field
-        self._render()
-
-    @property
-    def records(self) -> list[Mapping[str, Any]]:
-        return list(self._records)
-
-    def visible_records(self) -> list[Mapping[str, Any]]:
-        needle = self.filter_text.strip().lower()
-        if not needle:
-            return list(self._records)
-        return [r for r in self._records if needle in str(r.get(self._filter_field, "")).lower()]
 
     @property
     def row_texts(self) -> list[str]:

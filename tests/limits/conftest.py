@@ -8,6 +8,7 @@ through the control plane (``control.set_limits``), exactly as a user would.
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -21,8 +22,18 @@ API = "api-version=2023-05-01"
 
 @pytest.fixture(scope="module")
 def limits_emulator(tmp_path_factory: pytest.TempPathFactory, emulator_tools: SimpleNamespace) -> Iterator[Any]:
-    running = emulator_tools.start_emulator(tmp_path_factory.mktemp("limits-emulator"), emulator_tools.free_port(),
-                                            ("--limits=azure",))
+    # The sweep tests count each row's runs in a marks file on the host: the process engine's sandbox (a
+    # read-only host) would refuse that write, and the sandbox is not what these tests are about.
+    before = os.environ.get("ACI_EMULATOR_NO_BWRAP")
+    os.environ["ACI_EMULATOR_NO_BWRAP"] = "1"
+    try:
+        running = emulator_tools.start_emulator(tmp_path_factory.mktemp("limits-emulator"),
+                                                emulator_tools.free_port(), ("--limits=azure",))
+    finally:
+        if before is None:
+            os.environ.pop("ACI_EMULATOR_NO_BWRAP", None)
+        else:
+            os.environ["ACI_EMULATOR_NO_BWRAP"] = before
     try:
         yield running
     finally:

@@ -114,9 +114,15 @@ def test_state_files_and_folders_are_private(emulator: Any, ci_client: Any, reso
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode != 0o600:
             wrong[str(path.relative_to(home.path))] = oct(mode)
-    # Nothing anywhere under the home may be readable or writable by group or others.
+    # Nothing anywhere under the home may be readable or writable by group or others, except the volume
+    # folders shared with containers (azure-files/<account>/<share>, volumes/<group>/...): a container's non-root
+    # user must be able to write its outputs there. The home's 0700 (asserted above) keeps other users out.
+    shared = ("azure-files", "volumes")
     for path in home.path.rglob("*"):
         mode = stat.S_IMODE(path.lstat().st_mode)
+        relative = path.relative_to(home.path).parts
+        if len(relative) > 2 and relative[0] in shared:
+            continue  # the folders above a share's own (azure-files/<account>, volumes/<group>) stay private
         if mode & 0o077:
             wrong[str(path.relative_to(home.path))] = oct(mode)
     assert not wrong, wrong

@@ -55,7 +55,7 @@ def test_a_log_that_sees_termination_refreshes_header_and_instance_view(session,
 
 
 def test_restart_with_follow_on_keeps_follow_and_shows_the_new_run(session, unique_name):
-    _create(session, unique_name, "echo run-$$; while true; do echo tick; sleep 0.2; done", "Always")
+    _create(session, unique_name, "echo run-$(date +%s%N); while true; do echo tick; sleep 0.2; done", "Always")
     browser = _browse(session, unique_name)
     logs = browser.detail_view.logs
     logs.follow_interval = 0.2
@@ -76,7 +76,7 @@ def test_restart_with_follow_on_keeps_follow_and_shows_the_new_run(session, uniq
 
 def test_a_logviewer_notices_a_restart_made_elsewhere(session, ci_client, resource_group, unique_name):
     # A long first line-run: the new run's log soon is as long as the old one, which no length check sees.
-    details = _create(session, unique_name, "echo run-$$; for i in 1 2 3; do echo tick-$i; done; sleep 600",
+    details = _create(session, unique_name, "echo run-$(date +%s%N); for i in 1 2 3; do echo tick-$i; done; sleep 600",
                       "Always")
     viewer = LogViewer(session, details, follow_interval=0.2)
     viewer.follow.value = True
