@@ -20,7 +20,7 @@ CATALOGUE: list[tuple[str, str]] = [
     ("%aci", "a command is needed"),
     ("%aci lst", "did you mean 'list'"),
     ("%aci crate web --image alpine", "did you mean 'create'"),
-    ("%aci exec web", "unknown command 'exec'"),
+    ("%aci exec web", "exec: a command is needed after --"),
     ("%aci create web --image alpine --cpux 1", "did you mean --cpu?"),
     ("%aci create web --image alpine --memoryInGb 1", "did you mean --memory?"),
     ("%aci list --bogus", "unrecognized arguments: --bogus"),
