@@ -11,8 +11,6 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from aci_widgets.emulator.runtime.tree import RunCgroup
 
 from .conftest import EngineEmulator, container, group_body, wait_for
@@ -23,7 +21,7 @@ BUSY = "sh -c 'while :; do :; done' & sh -c 'while :; do :; done' & wait"
 
 def _needs_memory_cgroup(emu: EngineEmulator) -> None:
     if emu.engine == "process" and not RunCgroup("probe").limits_memory:
-        pytest.skip("no writable memory cgroup here: the process engine falls back to RLIMIT_AS (COVERAGE.md)")
+        skip_outside_ci("no writable memory cgroup here: the process engine falls back to RLIMIT_AS (COVERAGE.md)")
 
 
 def test_memory_over_the_limit_is_killed_and_restarted_under_always(engine_emulator: EngineEmulator,
@@ -64,7 +62,7 @@ def test_cpu_quota_is_visible_in_the_engine(engine_emulator: EngineEmulator, rg:
     """Two busy loops at cpu 0.25 use about a quarter of one core (the engine's own counters)."""
     emu = engine_emulator
     if emu.engine == "process" and not RunCgroup("probe").dirs.get("cpu"):
-        pytest.skip("no writable cpu cgroup here: the process engine cannot cap CPU (COVERAGE.md)")
+        skip_outside_ci("no writable cpu cgroup here: the process engine cannot cap CPU (COVERAGE.md)")
     emu.create(rg, "busy", group_body(container("busy", emu.images.shell, command=["/bin/sh", "-c", BUSY],
                                                 cpu=0.25), policy="Never"))
     if emu.engine == "docker":

@@ -25,7 +25,7 @@ from .conftest import EngineEmulator, container, group_body, wait_for
 @pytest.fixture(autouse=True)
 def _mounts_possible(engine_emulator: EngineEmulator) -> None:
     if engine_emulator.engine == "process" and sandbox_kind() != "bwrap":
-        pytest.skip("no bubblewrap here: the process engine puts volumes under the working folder (COVERAGE.md)")
+        skip_outside_ci("no bubblewrap here: the process engine puts volumes under the working folder (COVERAGE.md)")
 
 
 def _done(emu: EngineEmulator, rg: str, name: str) -> str:
