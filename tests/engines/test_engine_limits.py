@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aci_widgets.emulator.runtime.tree import RunCgroup
 
-from .conftest import EngineEmulator, container, group_body, wait_for
+from .conftest import EngineEmulator, container, group_body, skip_outside_ci, wait_for
 
 GROW = "import time; b = [bytearray(10 * 2**20) for _ in range(40)]; time.sleep(60)"  # 400 MiB
 BUSY = "sh -c 'while :; do :; done' & sh -c 'while :; do :; done' & wait"

@@ -19,7 +19,7 @@ import pytest
 from aci_widgets.emulator.runtime.sandbox import sandbox_kind
 from aci_widgets.emulator.runtime.volumes import azure_file_share
 
-from .conftest import EngineEmulator, container, group_body, wait_for
+from .conftest import EngineEmulator, container, group_body, skip_outside_ci, wait_for
 
 
 @pytest.fixture(autouse=True)
