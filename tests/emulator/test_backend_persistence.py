@@ -164,7 +164,7 @@ def test_a_deployment_cut_short_by_a_crash_is_carried_out(tmp_path: Path) -> Non
 
 
 CRASHING_EMULATOR = textwrap.dedent("""
-    import json, sys, threading
+    import json, os, sys, threading
     from pathlib import Path
     from aci_widgets.emulator.state.backend import Backend
     from aci_widgets.emulator.config import EmulatorHome
@@ -177,7 +177,9 @@ CRASHING_EMULATOR = textwrap.dedent("""
         for index in range(1000):
             name = f"g-{worker}-{index}"
             backend.create_or_update_group("sub", "rg", name, body)
-            print(name, flush=True)  # acknowledged to the "client"
+            # One write() per line: print() writes the name and the newline separately, so three threads'
+            # lines can interleave ("g-0-3g-2-2"). A pipe write under PIPE_BUF is atomic.
+            os.write(1, f"{name}\\n".encode())  # acknowledged to the "client"
 
     for worker in range(3):
         threading.Thread(target=create, args=(worker,), daemon=True).start()

@@ -9,11 +9,15 @@ resource group at the end. The poll URL answers 202 until then, 200 after.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-BATCH = 20  # groups removed per hold of the lock: long enough to amortise, short enough not to stall others
+BATCH = 8  # groups removed per hold of the lock: long enough to amortise, short enough not to stall others
+# Pause between holds. Python's locks are not fair: a thread that releases and at once re-acquires usually wins
+# again, so without a pause the request threads waiting on the lock could sit out several batches in a row.
+PAUSE_BETWEEN_BATCHES = 0.01
 
 
 @dataclass
@@ -71,6 +75,7 @@ class ResourceGroupDeletions:
                     if self._remove_batch(deletion.sub, deletion.rg, BATCH):
                         self._finish(deletion.sub, deletion.rg)
                         break
+                time.sleep(PAUSE_BETWEEN_BATCHES)
         except Exception as error:  # noqa: BLE001 - reported through the poll, never lost in a thread
             deletion.error = f"{type(error).__name__}: {error}"
         finally:
