@@ -280,6 +280,61 @@ def emulator_tools() -> SimpleNamespace:
                            descendants=descendants)
 
 
+# -- exec and attach websockets (tests/exec, tests/engines) ------------------------------------------
+def open_socket(emulator: Any, uri: str) -> Any:
+    """A websocket to an exec/attach ``webSocketUri`` that trusts the emulator's CA."""
+    import websocket
+
+    return websocket.create_connection(uri, sslopt={"ca_certs": str(emulator.ca_path)}, timeout=10)
+
+
+def exec_request(command: str, cols: int = 80, rows: int = 24) -> Any:
+    """The SDK's exec request body."""
+    from azure.mgmt.containerinstance.models import ContainerExecRequest, ContainerExecRequestTerminalSize
+
+    return ContainerExecRequest(command=command,
+                                terminal_size=ContainerExecRequestTerminalSize(rows=rows, cols=cols))
+
+
+def read_until_closed(ws: Any, timeout: float = 10.0) -> bytes:
+    """Everything the bridge sends until it closes the socket."""
+    import websocket
+
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            opcode, data = ws.recv_data(control_frame=False)
+        except websocket.WebSocketConnectionClosedException:
+            return out
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return out
+        out += data
+    raise AssertionError(f"the socket did not close; got {out!r}")
+
+
+def read_until(ws: Any, marker: bytes, timeout: float = 10.0) -> bytes:
+    """What the bridge sends until ``marker`` is in it (fails if it closes first)."""
+    import websocket
+
+    out = b""
+    deadline = time.monotonic() + timeout
+    while marker not in out:
+        assert time.monotonic() < deadline, f"no {marker!r} in {out!r}"
+        opcode, data = ws.recv_data(control_frame=False)
+        assert opcode != websocket.ABNF.OPCODE_CLOSE, f"closed before {marker!r}: {out!r}"
+        out += data
+    return out
+
+
+@pytest.fixture(scope="session")
+def ws_tools() -> SimpleNamespace:
+    """websocket-client (the library ``az container exec`` uses) speaking ACI's exec protocol:
+    ``open_socket``, ``exec_request``, ``read_until``, ``read_until_closed``."""
+    return SimpleNamespace(open_socket=open_socket, exec_request=exec_request, read_until=read_until,
+                           read_until_closed=read_until_closed)
+
+
 # -- names and resource groups ---------------------------------------------------------------------
 def _name_prefix(request: pytest.FixtureRequest) -> str:
     prefix = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_")).strip("-")

@@ -170,5 +170,13 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
         time.sleep(interval)
 
 
+def read_some(session: Any) -> bytes:
+    """One read of an exec session's output: empty when nothing came within half a second."""
+    try:
+        return bytes(session.read(0.5))
+    except TimeoutError:
+        return b""
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=1, default=str)[:3000]

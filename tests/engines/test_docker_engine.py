@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from .conftest import IMAGES, EngineEmulator, container, docker_containers_of, group_body, require_docker, wait_for
+from .conftest import (
+    IMAGES,
+    EngineEmulator,
+    container,
+    docker_containers_of,
+    group_body,
+    read_some,
+    require_docker,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +168,7 @@ def test_exec_and_stats_come_from_the_engine(docker_client: Any, tmp_path: Path)
         out = b""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not out.endswith(b"\n"):
-            out += session.read(0.5)
+            out += read_some(session)
         session.close()
         assert out == b"hi\n"
         assert wait_for(lambda: session.exit_code == 3, timeout=5)
@@ -167,7 +176,7 @@ def test_exec_and_stats_come_from_the_engine(docker_client: Any, tmp_path: Path)
         tty.write(b"ping\n")
         echoed = b""
         while time.monotonic() < deadline and b"ping" not in echoed:
-            echoed += tty.read(0.5)
+            echoed += read_some(tty)
         tty.resize(120, 40)
         tty.close()
         assert b"ping" in echoed

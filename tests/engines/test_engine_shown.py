@@ -6,6 +6,8 @@ from typing import Any
 
 from aci_widgets.emulator import launcher
 
+from .conftest import read_some
+
 
 def test_whoami_status_and_health_name_the_engine(emulator: Any) -> None:
     import aci_widgets
@@ -37,7 +39,7 @@ def test_process_engine_exec_and_stats(tmp_path: Any) -> None:
         out = b""
         deadline = time.monotonic() + 10
         while not out.endswith(b"\n") and time.monotonic() < deadline:
-            out += session.read(0.5)
+            out += read_some(session)
         session.close()
         assert out == b"42 hello\n" and session.exit_code == 0
         stats = backend.container_stats("sub", "rg", "g", "c")

@@ -4,6 +4,7 @@ first text frame, stdin as binary frames, output back, the socket closed when th
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
 from collections.abc import Iterator
@@ -12,7 +13,6 @@ from typing import Any
 import pytest
 import websocket
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.mgmt.containerinstance.models import ContainerExecRequest, ContainerExecRequestTerminalSize
 
 
 def group_body(command: list[str], *, name: str = "c1", cpu: float = 1.0, env: dict[str, str] | None = None,
@@ -45,94 +45,60 @@ def running_group(ci_client: Any, resource_group: str, unique_name: str) -> Iter
     yield unique_name
 
 
-def open_socket(emulator: Any, uri: str) -> websocket.WebSocket:
-    return websocket.create_connection(uri, sslopt={"ca_certs": str(emulator.ca_path)}, timeout=10)
-
-
-def exec_request(command: str, cols: int = 80, rows: int = 24) -> ContainerExecRequest:
-    return ContainerExecRequest(command=command,
-                                terminal_size=ContainerExecRequestTerminalSize(rows=rows, cols=cols))
-
-
-def read_until_closed(ws: websocket.WebSocket, timeout: float = 10.0) -> bytes:
-    out = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            opcode, data = ws.recv_data(control_frame=False)
-        except websocket.WebSocketConnectionClosedException:
-            return out
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return out
-        out += data
-    raise AssertionError(f"the socket did not close; got {out!r}")
-
-
-def read_until(ws: websocket.WebSocket, marker: bytes, timeout: float = 10.0) -> bytes:
-    out = b""
-    deadline = time.monotonic() + timeout
-    while marker not in out:
-        assert time.monotonic() < deadline, f"no {marker!r} in {out!r}"
-        opcode, data = ws.recv_data(control_frame=False)
-        assert opcode != websocket.ABNF.OPCODE_CLOSE, f"closed before {marker!r}: {out!r}"
-        out += data
-    return out
-
-
-def test_exec_echo_runs_in_the_container(emulator, ci_client, resource_group, running_group):
+def test_exec_echo_runs_in_the_container(ws_tools, emulator, ci_client, resource_group, running_group):
     answer = ci_client.containers.execute_command(resource_group, running_group, "c1",
-                                                  exec_request("/bin/sh -c 'echo $GREETING; pwd; stty size'",
+                                                  ws_tools.exec_request("/bin/sh -c 'echo $GREETING; pwd; stty size'",
                                                                cols=101, rows=33))
     assert answer.web_socket_uri.startswith("wss://127.0.0.1:")
     assert answer.password and answer.password not in answer.web_socket_uri
-    ws = open_socket(emulator, answer.web_socket_uri)
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send(answer.password)  # a text frame, as az sends it
-    out = read_until_closed(ws).decode()
+    out = ws_tools.read_until_closed(ws).decode()
     lines = out.replace("\r\n", "\n").splitlines()
     assert lines[0] == "hello-from-env"  # the container's environment
     assert lines[1].endswith(f"/{'c1'}")  # the container's working directory
     assert lines[2] == "33 101"  # the requested terminal size
 
 
-def test_interactive_shell_two_commands_then_exit(emulator, ci_client, resource_group, running_group):
-    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", exec_request("/bin/sh"))
-    ws = open_socket(emulator, answer.web_socket_uri)
+def test_interactive_shell_two_commands_then_exit(ws_tools, emulator, ci_client, resource_group, running_group):
+    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("/bin/sh"))
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send(answer.password)
     ws.send_binary(b"echo one-$((40+2))\n")
-    assert b"one-42" in read_until(ws, b"one-42\r\n")
+    assert b"one-42" in ws_tools.read_until(ws, b"one-42\r\n")
     ws.send_binary(b"export X=kept; echo x=$X\n")
-    assert b"x=kept" in read_until(ws, b"x=kept\r\n")
+    assert b"x=kept" in ws_tools.read_until(ws, b"x=kept\r\n")
     ws.send_binary(b"exit\n")
-    read_until_closed(ws)
+    ws_tools.read_until_closed(ws)
 
 
-def test_wrong_password_closes_and_burns_the_uri(emulator, ci_client, resource_group, running_group):
-    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", exec_request("/bin/sh"))
-    ws = open_socket(emulator, answer.web_socket_uri)
+def test_wrong_password_closes_and_burns_the_uri(ws_tools, emulator, ci_client, resource_group, running_group):
+    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("/bin/sh"))
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send("not-the-password")
     ws.send_binary(b"echo should-not-run\n")
-    assert b"should-not-run" not in read_until_closed(ws)
+    assert b"should-not-run" not in ws_tools.read_until_closed(ws)
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        open_socket(emulator, answer.web_socket_uri)  # the one connection is spent
+        ws_tools.open_socket(emulator, answer.web_socket_uri)  # the one connection is spent
     assert refused.value.status_code == 403
 
 
-def test_reused_uri_is_refused(emulator, ci_client, resource_group, running_group):
-    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", exec_request("echo hi"))
-    ws = open_socket(emulator, answer.web_socket_uri)
+def test_reused_uri_is_refused(ws_tools, emulator, ci_client, resource_group, running_group):
+    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("echo hi"))
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send(answer.password)
-    assert b"hi" in read_until_closed(ws)
+    assert b"hi" in ws_tools.read_until_closed(ws)
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        open_socket(emulator, answer.web_socket_uri)
+        ws_tools.open_socket(emulator, answer.web_socket_uri)
     assert refused.value.status_code == 403
     forged = answer.web_socket_uri.rsplit("/", 1)[0] + "/not-a-token"
     with pytest.raises(websocket.WebSocketBadStatusException):
-        open_socket(emulator, forged)
+        ws_tools.open_socket(emulator, forged)
 
 
-def test_plain_tls_check_applies(emulator, ci_client, resource_group, running_group):
+def test_plain_tls_check_applies(ws_tools, emulator, ci_client, resource_group, running_group):
     """The bridge is the emulator's TLS port: a client that does not trust its CA cannot connect."""
-    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", exec_request("echo hi"))
+    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("echo hi"))
     with pytest.raises(ssl.SSLError):
         websocket.create_connection(answer.web_socket_uri, sslopt={"cert_reqs": ssl.CERT_REQUIRED,
                                                                    "ca_certs": ssl.get_default_verify_paths().cafile
@@ -140,14 +106,14 @@ def test_plain_tls_check_applies(emulator, ci_client, resource_group, running_gr
                                     timeout=5)
 
 
-def test_exec_into_stopped_group_and_missing_container(ci_client, resource_group, running_group):
+def test_exec_into_stopped_group_and_missing_container(ws_tools, ci_client, resource_group, running_group):
     with pytest.raises(HttpResponseError) as missing:
-        ci_client.containers.execute_command(resource_group, running_group, "nope", exec_request("/bin/sh"))
+        ci_client.containers.execute_command(resource_group, running_group, "nope", ws_tools.exec_request("/bin/sh"))
     assert missing.value.error.code == "ContainerNotFound"
     assert "The container 'nope' does not exist in container group" in missing.value.error.message
     ci_client.container_groups.stop(resource_group, running_group)
     with pytest.raises(HttpResponseError) as stopped:
-        ci_client.containers.execute_command(resource_group, running_group, "c1", exec_request("/bin/sh"))
+        ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("/bin/sh"))
     assert stopped.value.error.code == "ContainerGroupStopped"
     assert stopped.value.error.message == (f"Container Group '{running_group}' in resource group "
                                            f"'{resource_group}' is stopped.")
@@ -155,48 +121,58 @@ def test_exec_into_stopped_group_and_missing_container(ci_client, resource_group
         ci_client.containers.attach(resource_group, running_group, "c1")
     assert attach_stopped.value.error.code == "ContainerGroupStopped"
     with pytest.raises(ResourceNotFoundError):
-        ci_client.containers.execute_command(resource_group, running_group + "x", "c1", exec_request("/bin/sh"))
+        ci_client.containers.execute_command(resource_group, running_group + "x", "c1",
+                                             ws_tools.exec_request("/bin/sh"))
 
 
-def test_unknown_command_says_so(emulator, ci_client, resource_group, running_group):
+def test_unknown_command_says_so(ws_tools, emulator, ci_client, resource_group, running_group):
     answer = ci_client.containers.execute_command(resource_group, running_group, "c1",
-                                                  exec_request("/no/such/program"))
-    ws = open_socket(emulator, answer.web_socket_uri)
+                                                  ws_tools.exec_request("/no/such/program"))
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send(answer.password)
-    assert b"no such file or directory" in read_until_closed(ws)
+    assert b"no such file or directory" in ws_tools.read_until_closed(ws).lower()
 
 
-def test_closing_the_socket_ends_the_command(emulator, ci_client, resource_group, running_group):
-    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", exec_request("/bin/sh"))
-    ws = open_socket(emulator, answer.web_socket_uri)
+def processes_running(command_line: str) -> list[int]:
+    """Host pids whose command line is ``command_line`` (an exec'd process's pid inside the sandbox's PID
+    namespace is not its pid here, so the test finds it by what it runs)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if handle.read().replace(b"\0", b" ").strip() == command_line.encode():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_closing_the_socket_ends_the_command(ws_tools, emulator, ci_client, resource_group, running_group):
+    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("/bin/sh"))
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send(answer.password)
-    ws.send_binary(b"echo P$((1+1))D=$$.\n")  # the echoed input does not hold "P2D="
-    out = read_until(ws, b"P2D=").decode()
-    while "." not in out.split("P2D=")[1]:
-        out += read_until(ws, b".").decode()
-    pid = int(out.split("P2D=")[1].split(".")[0])
+    ws.send_binary(b"echo P$((1+1))D; sleep 4321\n")  # the echoed input does not hold "P2D"
+    ws_tools.read_until(ws, b"P2D\r\n")
+    deadline = time.monotonic() + 5
+    while not processes_running("sleep 4321"):
+        assert time.monotonic() < deadline, "the exec'd shell did not start its command"
+        time.sleep(0.05)
     ws.close()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    break
-        except OSError:
-            break
+    while processes_running("sleep 4321"):  # the shell's foreground job, in a process group of its own
+        assert time.monotonic() < deadline, "the exec'd command still runs after the client left"
         time.sleep(0.05)
-    else:
-        raise AssertionError(f"exec'd shell {pid} still runs after the client left")
 
 
-def test_attach_streams_the_output(emulator, ci_client, resource_group, unique_name):
+def test_attach_streams_the_output(ws_tools, emulator, ci_client, resource_group, unique_name):
     ci_client.container_groups.begin_create_or_update(
         resource_group, unique_name,
         group_body(["/bin/sh", "-c", "echo first; sleep 0.6; echo second; sleep 30"])).result()
     wait_running(ci_client, resource_group, unique_name)
     answer = ci_client.containers.attach(resource_group, unique_name, "c1")
-    ws = open_socket(emulator, answer.web_socket_uri)
+    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
     ws.send(answer.password)
-    out = read_until(ws, b"second")
+    out = ws_tools.read_until(ws, b"second")
     assert out.index(b"first") < out.index(b"second")
     ws.close()

@@ -26,8 +26,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..errors import ArmError
-from ..runtime.process import read_log
-from ..runtime.process_exec import ExecNotRunnable
+from ..runtime.engine import ExecNotRunnable
 
 if TYPE_CHECKING:
     from ..state.backend import Backend
@@ -56,16 +55,10 @@ async def serve_socket(backend: Backend | None, scope: Scope, receive: Receive, 
     if first.get("type") != "websocket.receive" or not ticket.password_matches(first.get("text") or ""):
         await _close(websocket, 1008, "authentication failed")
         return
-    try:
-        pid, log_path = await run_in_threadpool(backend.socket_target, ticket)
-    except ArmError as error:
-        await websocket.send_bytes(f"{error.code}: {error.message}\r\n".encode())
-        await _close(websocket, 1011, error.code)
-        return
     if ticket.kind == "attach":
-        await _attach(websocket, backend, ticket, log_path)
+        await _attach(websocket, backend, ticket)
     else:
-        await _exec(websocket, backend, ticket, pid)
+        await _exec(websocket, backend, ticket)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
@@ -74,9 +67,18 @@ async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
             await websocket.close(code=code, reason=reason)
 
 
-async def _exec(websocket: WebSocket, backend: Backend, ticket: Ticket, pid: int) -> None:
+async def _refuse(websocket: WebSocket, error: ArmError) -> None:
+    """The container stopped (or its group went) between the POST and the connection: say it, then close."""
+    await websocket.send_bytes(f"{error.code}: {error.message}\r\n".encode())
+    await _close(websocket, 1011, error.code)
+
+
+async def _exec(websocket: WebSocket, backend: Backend, ticket: Ticket) -> None:
     try:
-        session = await run_in_threadpool(backend.exec_sessions.open_exec, ticket, pid)
+        session = await run_in_threadpool(backend.open_socket_exec, ticket)
+    except ArmError as error:
+        await _refuse(websocket, error)
+        return
     except ExecNotRunnable as failure:
         await websocket.send_bytes(failure.message.encode() + b"\r\n")
         await _close(websocket, 1000)
@@ -138,14 +140,16 @@ async def _exec(websocket: WebSocket, backend: Backend, ticket: Ticket, pid: int
         for task in (sender, receiver):
             task.cancel()
         await run_in_threadpool(session.close)
-        backend.exec_sessions.closed(ticket, session)
         await _close(websocket, 1000)
 
 
-async def _attach(websocket: WebSocket, backend: Backend, ticket: Ticket, log_path: str | None) -> None:
+async def _attach(websocket: WebSocket, backend: Backend, ticket: Ticket) -> None:
     """The container's output so far, then what it writes, until it stops or the client leaves."""
-    from pathlib import Path
-
+    try:
+        await run_in_threadpool(backend.socket_output, ticket)
+    except ArmError as error:
+        await _refuse(websocket, error)
+        return
     sent = ""
 
     async def client_left() -> None:
@@ -156,11 +160,9 @@ async def _attach(websocket: WebSocket, backend: Backend, ticket: Ticket, log_pa
     try:
         while not watcher.done():
             try:
-                await run_in_threadpool(backend.socket_target, ticket)
-                running = True
+                content, running = await run_in_threadpool(backend.socket_output, ticket)
             except ArmError:
-                running = False
-            content = await run_in_threadpool(read_log, Path(log_path or "/nonexistent"), running=True)
+                break  # the group was deleted meanwhile
             fresh = content.removeprefix(sent)
             if fresh:
                 await websocket.send_bytes(fresh.replace("\n", "\r\n").encode("utf-8"))

@@ -39,7 +39,8 @@ class ExecSession(Protocol):
     def write(self, data: bytes) -> None: ...
 
     def read(self, timeout: float) -> bytes:
-        """What the command wrote since the last read (may be empty on timeout); ``b""`` at EOF too."""
+        """What the command wrote since the last read; ``b""`` only at the end of its output. Raises
+        ``TimeoutError`` when nothing came within ``timeout`` seconds."""
         ...
 
     def resize(self, cols: int, rows: int) -> None: ...
@@ -56,6 +57,14 @@ class ContainerStats:
     rx_bytes: int
     tx_bytes: int
     at: float
+
+
+class ExecNotRunnable(Exception):
+    """An exec's command could not be started (not found, not executable); ``message`` says so as runc does."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 class EngineUnavailable(RuntimeError):
@@ -162,6 +171,10 @@ class Engine(Protocol):
     def logs(self, run_uid: str, log_path: Path, *, running: bool, tail: int | None, timestamps: bool) -> str: ...
 
     def stats(self, run_uid: str) -> ContainerStats: ...
+
+    def stats_many(self, run_uids: Iterable[str]) -> dict[str, ContainerStats]:
+        """``stats`` of many runs at once (the metrics sampler's call); a run that ended is left out."""
+        ...
 
     def exec(self, run_uid: str, argv: list[str], *, tty: bool, cols: int, rows: int) -> ExecSession: ...
 

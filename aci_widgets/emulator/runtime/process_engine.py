@@ -10,10 +10,8 @@ delete, restart and emulator shutdown, whatever it forked.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -33,8 +31,10 @@ from .engine import (
 )
 from .images import catalogue
 from .process import CommandNotRunnable, ProcessRuntime, _private_dirs, read_log
+from .process_exec import ProcessExecSession, namespace_entry
+from .process_stats import proc_usage
 from .sandbox import bwrap_argv, bwrap_path, sandbox_kind
-from .tree import MARKER_ENV, RunCgroup, kill_leftover_runs, tracking_kind, tree_pids
+from .tree import MARKER_ENV, RunCgroup, kill_leftover_runs, marker_holders, tracking_kind
 
 PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -132,32 +132,43 @@ class ProcessEngine:
         return read_log(log_path, running=running, tail=tail, timestamps=timestamps)
 
     def stats(self, run_uid: str) -> ContainerStats:
-        with self._lock:
-            entry = self._runs.get(run_uid)
-        cgroup = entry[2] if entry else RunCgroup(run_uid)
-        cpu, memory = cgroup.cpu_seconds(), cgroup.memory_bytes()
-        if cpu is None or memory is None:
-            ticks, rss = 0, 0
-            page, hertz = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK")
-            for pid in tree_pids([run_uid]):
-                try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    ticks += int(fields[11]) + int(fields[12])
-                    rss += int(fields[21]) * page
-                except (OSError, IndexError, ValueError):
-                    continue
-            cpu = ticks / hertz if cpu is None else cpu
-            memory = rss if memory is None else memory
-        # One host network: no per-container counters (COVERAGE.md).
-        return ContainerStats(cpu_seconds_total=cpu, memory_bytes=memory, rx_bytes=0, tx_bytes=0, at=time.time())
+        return self.stats_many([run_uid])[run_uid]
+
+    def stats_many(self, run_uids: Iterable[str]) -> dict[str, ContainerStats]:
+        """The run's cgroup counters where it has a cgroup; else its marked processes, one ``/proc`` pass for
+        all such runs."""
+        result: dict[str, ContainerStats] = {}
+        without_cgroup: list[str] = []
+        now = time.time()
+        for run_uid in run_uids:
+            with self._lock:
+                entry = self._runs.get(run_uid)
+            cgroup = entry[2] if entry else RunCgroup(run_uid)
+            cpu, memory = cgroup.cpu_seconds(), cgroup.memory_bytes()
+            if cpu is None or memory is None:
+                without_cgroup.append(run_uid)
+            else:
+                # One host network: no per-container counters (COVERAGE.md).
+                result[run_uid] = ContainerStats(cpu_seconds_total=cpu, memory_bytes=memory, rx_bytes=0,
+                                                 tx_bytes=0, at=now)
+        for run_uid, pids in marker_holders(without_cgroup).items():
+            cpu, memory = proc_usage(pids)
+            result[run_uid] = ContainerStats(cpu_seconds_total=cpu, memory_bytes=memory, rx_bytes=0, tx_bytes=0,
+                                             at=now)
+        return result
 
     def exec(self, run_uid: str, argv: list[str], *, tty: bool, cols: int, rows: int) -> ExecSession:
+        """``argv`` inside the container: its environment and working folder, its cgroup (so its limits and
+        metrics include the command), and with bubblewrap its mount and PID namespaces (its volumes, its
+        private ``/tmp``, the read-only host; ``ps`` shows the container's processes)."""
         with self._lock:
             entry = self._runs.get(run_uid)
         if entry is None or not self._runtime.is_running(run_uid):
             raise LookupError(f"run {run_uid} is not running")
         env, work, cgroup = entry
-        return PipeExecSession(argv, env, work, cgroup)
+        return ProcessExecSession(argv, work, env, tty=tty, cols=cols, rows=rows,
+                                  enter=namespace_entry(marker_holders([run_uid])[run_uid], work),
+                                  cgroup_procs=cgroup.join_paths())
 
     def remove_group(self, group_uid: str) -> None:
         return None  # the backend removes the group's folders; the processes are killed already
@@ -195,64 +206,3 @@ def _check_executable(argv: list[str], path: str, cwd: Path) -> None:
 def _exec_failure(argv: list[str], reason: str) -> str:
     return (f"failed to create containerd task: failed to create shim task: OCI runtime create failed: "
             f"runc create failed: unable to start container process: exec: \"{argv[0] if argv else ''}\": {reason}")
-
-
-class PipeExecSession:
-    """A simple exec for the process engine: the command in the container's folder and environment, its own
-    cgroup membership (so it is killed with the container), stdin/stdout as pipes (no TTY)."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, cgroup: RunCgroup):
-        from .tree import join_cgroups
-
-        paths = cgroup.join_paths()
-        self._process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, preexec_fn=(lambda: join_cgroups(paths))  # noqa: PLW1509
-                                         if paths else None)
-        self._chunks: list[bytes] = []
-        self._ready = threading.Condition()
-        self._eof = False
-        self.exit_code: int | None = None
-        threading.Thread(target=self._pump, daemon=True, name="aci-emulator-exec").start()
-
-    def _pump(self) -> None:
-        assert self._process.stdout is not None
-        while True:
-            chunk = os.read(self._process.stdout.fileno(), 65536)
-            with self._ready:
-                if not chunk:
-                    self._eof = True
-                    self.exit_code = self._process.wait()
-                else:
-                    self._chunks.append(chunk)
-                self._ready.notify_all()
-            if not chunk:
-                return
-
-    def write(self, data: bytes) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.write(data)
-        self._process.stdin.flush()
-
-    def read(self, timeout: float) -> bytes:
-        with self._ready:
-            if not self._chunks and not self._eof:
-                self._ready.wait(timeout)
-            data = b"".join(self._chunks)
-            self._chunks.clear()
-            return data
-
-    def resize(self, cols: int, rows: int) -> None:
-        return None  # pipes have no window size
-
-    def close(self) -> None:
-        """Stdin closed; a command that does not end within a second of that is killed."""
-        with contextlib.suppress(OSError):
-            assert self._process.stdin is not None
-            self._process.stdin.close()
-        try:
-            self._process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._process.wait()
-        if self.exit_code is None:
-            self.exit_code = self._process.returncode

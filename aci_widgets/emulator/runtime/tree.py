@@ -224,6 +224,31 @@ def _group_members(pgids: set[int]) -> set[int]:
     return members
 
 
+def descendants(root: int) -> set[int]:
+    """Every live process below ``root`` (by parent pid, one pass over ``/proc``): what a job-control shell put
+    in process groups of its own is still found."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        with contextlib.suppress(IndexError, ValueError):
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return {pid for pid in found if _alive(pid)}
+
+
 def _comm(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()

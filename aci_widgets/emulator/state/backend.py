@@ -86,7 +86,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
                                         self._scheduler, self._engine,
                                         RestartPolicy(backoff_base_seconds, backoff_cap_seconds))
         self.exec_sessions = ExecSessions()
-        self._metrics = MetricsSampler(self._metric_targets, self.exec_sessions.stats_of)
+        self._metrics = MetricsSampler(self._metric_targets, self._metric_readings)
         self.quotas = Quotas(LimitSettings(enabled=False))  # the server sets the real ones (set_limits)
 
     # == life cycle ==================================================================================

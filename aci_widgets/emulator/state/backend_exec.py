@@ -9,17 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors
-from .exec_sessions import Ticket, parse_exec_body, require_running
+from ..runtime.engine import ContainerStats, Engine, ExecSession
+from .exec_sessions import Ticket, container_group_stopped, parse_exec_body, require_running
+from .instance_view import group_state
 from .metrics import metric_definitions, query_metrics
 
 
 class SocketsAndMetrics:
-    """Needs ``_lock``, ``_groups``, ``_store``, ``_deployments``, ``_metrics``, ``exec_sessions`` and
+    """Needs ``_lock``, ``_groups``, ``_engine``, ``_deployments``, ``_metrics``, ``exec_sessions`` and
     ``_require_group`` from ``Backend``."""
 
     _lock: Any
     _groups: Any
-    _store: Any
+    _engine: Engine
     _deployments: Any
     _metrics: Any
     exec_sessions: Any
@@ -38,20 +40,35 @@ class SocketsAndMetrics:
             assert record is not None
             return self.exec_sessions.issue(kind, group, record, base_url, argv, cols, rows)
 
-    def socket_target(self, ticket: Ticket) -> tuple[int, str | None]:
-        """(main pid, log path of the run) of the ticket's container, still running; else ArmError."""
+    def _socket_run(self, ticket: Ticket) -> tuple[str, bool]:
+        """(run uid, running) of the ticket's container; ArmError when its group is gone or stopped."""
+        group = self._groups.get(ticket.group_key)
+        if group is None or group.uid != ticket.group_uid:
+            raise errors.container_group_not_found(ticket.group_key[2], ticket.group_key[1])
+        record = group.containers.get(ticket.container)
+        if record is None or record.run_uid is None:
+            raise errors.container_not_found(ticket.container, group.name)
+        return record.run_uid, record.running and group_state(group) == "Running" and not group.stopped
+
+    def open_socket_exec(self, ticket: Ticket) -> ExecSession:
+        """The engine's exec session for an exec ticket whose password matched; ArmError when the container no
+        longer runs. ``ExecNotRunnable`` (process engine) when the command cannot start."""
         with self._lock:
             group = self._groups.get(ticket.group_key)
-            if group is None or group.uid != ticket.group_uid:
-                raise errors.container_group_not_found(ticket.group_key[2], ticket.group_key[1])
-            record = group.containers.get(ticket.container)
-            require_running(group, record, ticket.container)
-            assert record is not None and record.run_uid is not None
-            pids = {row.run_uid: row.pid for row in self._store.live_runs()}
-            pid = pids.get(record.run_uid)
-            if pid is None:
-                raise errors.container_log_not_available(record.name, group.name)
-            return pid, str(self._deployments.log_path(record.run_uid))
+            run_uid, running = self._socket_run(ticket)
+            if not running:
+                raise container_group_stopped(group)
+        try:
+            return self._engine.exec(run_uid, ticket.argv, tty=True, cols=ticket.cols, rows=ticket.rows)
+        except LookupError:  # it stopped between the check and the exec
+            raise container_group_stopped(group) from None
+
+    def socket_output(self, ticket: Ticket) -> tuple[str, bool]:
+        """(the container's output so far, whether it still runs) for an attach ticket."""
+        with self._lock:
+            run_uid, running = self._socket_run(ticket)
+            path = self._deployments.log_path(run_uid)
+        return self._engine.logs(run_uid, path, running=running, tail=None, timestamps=False), running
 
     def metrics(self, sub: str, rg: str, name: str, query: dict[str, str] | None) -> dict[str, Any]:
         """Azure Monitor's metrics (``query`` given) or metric definitions (None) of a group."""
@@ -63,14 +80,15 @@ class SocketsAndMetrics:
             return metric_definitions(resource_id)
         return query_metrics(resource_id, location, {c: self._metrics.points(uid, c) for c in names}, query)
 
-    def _metric_targets(self) -> dict[tuple[str, str], tuple[int, Any]]:
+    def _metric_targets(self) -> dict[tuple[str, str], str]:
+        """(group uid, container) -> run uid of every running container: what the sampler reads."""
         with self._lock:
             if self._deployments.closed:
                 return {}
-            running = {r.run_uid: (g.uid, r.name) for g in self._groups for r in g.containers.values()
-                       if r.running and r.run_uid}
-            if not running:
-                return {}
-            return {running[row.run_uid]: (row.pid, None) for row in self._store.live_runs()
-                    if row.run_uid in running and row.pid}
+            return {(g.uid, r.name): r.run_uid for g in self._groups for r in g.containers.values()
+                    if r.running and r.run_uid}
 
+    def _metric_readings(self, targets: dict[tuple[str, str], str]) -> dict[tuple[str, str], ContainerStats]:
+        """The engine's counters for the sampler's targets (a container that ended meanwhile is left out)."""
+        readings = self._engine.stats_many(list(targets.values()))
+        return {key: readings[run_uid] for key, run_uid in targets.items() if run_uid in readings}

@@ -1,13 +1,10 @@
-"""Exec and attach tickets, and the adapter from the state layer to the engine's ``exec`` and ``stats``.
+"""Exec and attach tickets, and ACI's answers for exec into a container that is not running.
 
 ``POST .../containers/{c}/exec`` (and ``/attach``) answers ``{webSocketUri, password}`` as ACI does: the URI
 names a one-time ticket (a random path token) that is valid for ``TICKET_SECONDS`` and for one connection;
 the password (random, compared in constant time) must be the first text frame on that websocket.
-``arm/exec_socket.py`` takes the ticket and bridges the websocket to the session this module opens.
-
-The only module of the state layer that knows which engine runs containers: until the engine interface
-(``runtime/engine.py``) lands, ``open_exec`` and ``stats_of`` call the process engine's implementations
-(``runtime/process_exec.py``, ``runtime/process_stats.py``) directly; at the merge only this adapter changes.
+``arm/exec_socket.py`` takes the ticket and bridges the websocket to the engine's exec session, which
+``Backend.open_socket_exec`` (``backend_exec.py``) opens with whichever engine runs the container.
 """
 
 from __future__ import annotations
@@ -17,14 +14,11 @@ import secrets
 import shlex
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
 from ..errors import ArmError
-from ..runtime.process_exec import ProcessExecSession, process_exec
-from ..runtime.process_stats import ContainerStats, process_stats_many
 from .instance_view import ContainerRecord, GroupRecord, group_state
 
 TICKET_SECONDS = 60.0  # how long a webSocketUri stays valid before its one connection
@@ -72,13 +66,11 @@ def parse_exec_body(body: dict[str, Any]) -> tuple[list[str], int, int]:
 
 
 class ExecSessions:
-    """Tickets handed out by exec/attach, the live exec sessions per container (so that their processes
-    count in the container's metrics), and the calls into the engine. Thread-safe."""
+    """Tickets handed out by exec/attach. Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tickets: dict[str, Ticket] = {}
-        self._live: dict[tuple[str, str], set[int]] = {}  # (group uid, container) -> exec session ids
 
     # -- tickets -----------------------------------------------------------------------------------
     def issue(self, kind: str, group: GroupRecord, record: ContainerRecord, base_url: str, argv: list[str],
@@ -104,31 +96,6 @@ class ExecSessions:
         if ticket is None or ticket.kind != kind or ticket.expires < time.monotonic():
             return None
         return ticket
-
-    # -- the engine --------------------------------------------------------------------------------
-    def open_exec(self, ticket: Ticket, pid: int) -> ProcessExecSession:
-        session = process_exec(pid, ticket.argv, tty=True, cols=ticket.cols, rows=ticket.rows)
-        with self._lock:
-            self._live.setdefault((ticket.group_uid, ticket.container), set()).add(session.pid)
-        return session
-
-    def closed(self, ticket: Ticket, session: ProcessExecSession) -> None:
-        with self._lock:
-            live = self._live.get((ticket.group_uid, ticket.container))
-            if live is not None:
-                live.discard(session.pid)
-
-    def exec_sessions_of(self, group_uid: str, container: str) -> set[int]:
-        with self._lock:
-            return set(self._live.get((group_uid, container), ()))
-
-    def stats_of(self, containers: dict[tuple[str, str], tuple[int, Iterable[int]]]) -> dict[tuple[str, str],
-                                                                                          ContainerStats]:
-        """``engine.stats`` for each (group uid, container) -> (main pid, ...): one pass over ``/proc``."""
-        by_name = {f"{uid}/{name}": [pid, *self.exec_sessions_of(uid, name)]
-                   for (uid, name), (pid, _) in containers.items()}
-        stats = process_stats_many(by_name)
-        return {key: stats[f"{key[0]}/{key[1]}"] for key in containers}
 
 
 def require_running(group: GroupRecord, record: ContainerRecord | None, container: str = "") -> None:

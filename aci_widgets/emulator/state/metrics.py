@@ -1,10 +1,11 @@
 """Azure Monitor metrics for container groups: a sampler thread and the ``Microsoft.Insights/metrics`` answers.
 
-The sampler reads every running container's counters (the engine's ``stats``, through ``exec_sessions``)
-every ``SAMPLE_SECONDS`` and keeps derived points for ``RETENTION_SECONDS``: CPU in millicores (the CPU
-seconds used since the previous reading, per second, times 1000), resident memory in bytes, network bytes
-per second. A query groups the points of its ``timespan`` into ``interval`` buckets aligned to the interval
-(as Azure Monitor's time grains are) and aggregates each bucket: average, minimum, maximum, total, count.
+The sampler reads every running container's counters (the engine's ``stats_many``: Docker's stats API, or the
+process engine's cgroups and ``/proc``) every ``SAMPLE_SECONDS`` and keeps derived points for
+``RETENTION_SECONDS``: CPU in millicores (the CPU seconds used since the previous reading, per second, times
+1000), resident memory in bytes, network bytes per second. A query groups the points of its ``timespan`` into
+``interval`` buckets aligned to the interval (as Azure Monitor's time grains are) and aggregates each bucket:
+average, minimum, maximum, total, count.
 
 Names, units, descriptions, dimensions and time grains are Azure's for
 ``Microsoft.ContainerInstance/containerGroups`` (the supported-metrics reference): CpuUsage (Count,
@@ -48,13 +49,13 @@ _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)
 _FILTER_VALUE = re.compile(r"containername\s+eq\s+'([^']*)'", re.IGNORECASE)
 
 Point = tuple[float, float, float, float, float]  # (time, cpu millicores, memory bytes, rx/s, tx/s)
-Targets = Callable[[], dict[tuple[str, str], tuple[int, Any]]]
+Targets = Callable[[], dict[tuple[str, str], str]]  # (group uid, container) -> run uid
 
 
 class MetricsSampler:
     """Samples running containers in a daemon thread; ``points(group_uid, container)`` answers queries."""
 
-    def __init__(self, targets: Targets, stats: Callable[[dict[tuple[str, str], tuple[int, Any]]], dict[Any, Any]],
+    def __init__(self, targets: Targets, stats: Callable[[dict[tuple[str, str], str]], dict[Any, Any]],
                  period: float = SAMPLE_SECONDS, retention: float = RETENTION_SECONDS):
         self._targets = targets
         self._stats = stats
