@@ -195,6 +195,13 @@ def free_port() -> int:
 
 
 # -- the emulator under test -------------------------------------------------------------------------
+# The engine the emulator under test runs containers with: the process engine (the figures in bench/README.md)
+# unless ACI_BENCH_ENGINE=docker (the exec case then uses a Docker test image, scripts/docker/: the Debian one,
+# whose /bin/sh is dash as on the host; busybox's ash asks the terminal for the cursor position after each prompt
+# and waits for the answer, which adds about 20 ms to every round trip whatever the bridge does).
+BENCH_ENGINE = os.environ.get("ACI_BENCH_ENGINE") or "process"
+SHELL_IMAGE = "aci-test/python:3" if BENCH_ENGINE == "docker" else "alpine"
+
 class Emulator:
     """A fresh emulator: its own temporary home and a free port, stopped (with its containers) at the end.
 
@@ -216,7 +223,7 @@ class Emulator:
         from aci_widgets.emulator.launcher import ensure_running
 
         for key, value in {"ACI_EMULATOR_HOME": str(self.home_path), "ACI_EMULATOR_PORT": str(self.port),
-                           "ACI_EMULATOR_PAGE_SIZE": "100", "ACI_EMULATOR_ENGINE": "process",
+                           "ACI_EMULATOR_PAGE_SIZE": "100", "ACI_EMULATOR_ENGINE": BENCH_ENGINE,
                            "ACI_WIDGETS_SWEEP_DIR": str(self.home_path.parent / "sweeps")}.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value

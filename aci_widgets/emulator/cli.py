@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aci-emulator",
         description="A local emulator of the Azure Container Instances REST API: the stock Azure SDK talks "
-                    "to it over HTTPS, and every container runs as a local process.",
+                    "to it over HTTPS, and every container runs in Docker (when its API answers) or as a "
+                    "sandboxed local process (--engine).",
         epilog=_ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", help=f"state folder (env {HOME_ENV})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

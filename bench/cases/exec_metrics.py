@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness import LOCATION, Context, Row, interleaved, median
+from harness import LOCATION, SHELL_IMAGE, Context, Row, interleaved, median
 
 NAME = "exec"
 RG = "bench-exec"
@@ -27,7 +27,7 @@ def _body() -> dict[str, Any]:
     return {"location": LOCATION, "properties": {
         "osType": "Linux", "restartPolicy": "Never",
         "containers": [{"name": "main", "properties": {
-            "image": "alpine", "command": ["sleep", "600"],
+            "image": SHELL_IMAGE, "command": ["sleep", "600"],
             "resources": {"requests": {"cpu": 0.5, "memoryInGB": 0.5}}}}]}}
 
 
@@ -55,6 +55,21 @@ def _round_trip(console: Any, counter: list[int]) -> None:
         seen += console.read(1.0)
 
 
+def _wait_for_prompt(console: Any) -> None:
+    """Untimed: until the shell answers at all (its first prompt may come after input typed too early, which
+    would put "# " before the first answer and break ``_round_trip``'s line match)."""
+    console.send("echo ready\r")
+    seen = b""
+    deadline = time.monotonic() + 10
+    while seen.count(b"ready") < 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the shell did not answer: {seen[-200:]!r}")
+        seen += console.read(0.5)
+    while console.read(0.3):  # the prompt after it (busybox's ash adds a cursor query): until quiet
+        if time.monotonic() > deadline:
+            break
+
+
 def _server_query_seconds(repeats: int) -> list[float]:
     from aci_widgets.emulator.state.metrics import query_metrics
 
@@ -73,6 +88,7 @@ def run(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     console = ctx.session.open_console("exec1", resource_group=RG)
     try:
+        _wait_for_prompt(console)
         counter = [0]
         trips = interleaved({"exec": lambda: _round_trip(console, counter)}, 20 if ctx.quick else 200, warmup=3)
         value = median(trips["exec"])
