@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .docker_exec import DockerExecSession
+from .docker_probe import ContainerProbe
 from .engine import (
     ContainerStats,
     ExecSession,
@@ -90,8 +91,7 @@ class DockerEngine:
         self._runs: dict[str, str] = {}        # run uid -> container id (runs this emulator watches)
         self._log_paths: dict[str, Path] = {}
         self._group_owner: dict[str, str] = {}  # group uid -> id of the container owning its network namespace
-        self._owners: dict[str, str] = {}  # container id -> the container whose network namespace it is in
-        self._shells: dict[str, bool] = {}  # container id -> whether it has /bin/sh (exec's terminal size)
+        self._probe = ContainerProbe(self.client.api, docker.errors)  # stats, and whether exec has a shell
         self._killed: set[str] = set()
         self._images_seen: dict[str, float] = {}  # image -> when the engine last confirmed it is there
         self._exited: dict[str, int] = {}
@@ -265,19 +265,7 @@ class DockerEngine:
         cid = self._container_id(run_uid)
         if cid is None:
             raise LookupError(f"run {run_uid} has no container")
-        raw = self._stats_once(cid)
-        cpu = raw.get("cpu_stats", {}).get("cpu_usage", {}).get("total_usage", 0) / 1e9
-        memory = raw.get("memory_stats", {}).get("usage", 0)
-        networks = raw.get("networks") or {}
-        if not networks:  # a container in another's network namespace: the namespace's counters
-            owner = self._owner_of(cid)
-            if owner and owner != cid:
-                with contextlib.suppress(Exception):
-                    networks = self._stats_once(owner).get("networks") or {}
-        rx = sum(int(n.get("rx_bytes", 0)) for n in networks.values())
-        tx = sum(int(n.get("tx_bytes", 0)) for n in networks.values())
-        return ContainerStats(cpu_seconds_total=cpu, memory_bytes=int(memory), rx_bytes=rx, tx_bytes=tx,
-                              at=time.time())
+        return self._probe.stats(cid)
 
     def stats_many(self, run_uids: Iterable[str]) -> dict[str, ContainerStats]:
         """``stats`` of each run that still has a container (one that went away meanwhile is left out)."""
@@ -288,44 +276,12 @@ class DockerEngine:
                 result[run_uid] = self.stats(run_uid)
         return result
 
-    def _stats_once(self, cid: str) -> dict[str, Any]:
-        # one_shot: the daemon answers at once instead of waiting ~1 s for a second CPU reading (API 1.41+);
-        # only the cumulative counters are used, so the first reading is all we need.
-        try:
-            return dict(self.client.api.stats(cid, stream=False, one_shot=True))
-        except self._docker.errors.InvalidVersion:
-            return dict(self.client.api.stats(cid, stream=False))
-
-    def _owner_of(self, cid: str) -> str | None:
-        owner = self._owners.get(cid)
-        if owner is None:
-            mode = self.client.api.inspect_container(cid)["HostConfig"].get("NetworkMode", "")
-            owner = mode.split(":", 1)[1] if mode.startswith("container:") else cid
-            self._owners[cid] = owner
-        return owner
-
     def exec(self, run_uid: str, argv: list[str], *, tty: bool, cols: int, rows: int) -> ExecSession:
         cid = self._container_id(run_uid)
         if cid is None or not self.is_running(run_uid):
             raise LookupError(f"run {run_uid} is not running")
         return DockerExecSession(self.client.api, cid, argv, tty=tty, cols=cols, rows=rows,
-                                 shell=tty and self._has_shell(cid))
-
-    def _has_shell(self, cid: str) -> bool:
-        """Whether the container has ``/bin/sh`` (asked once per container: the archive API's header)."""
-        known = self._shells.get(cid)
-        if known is None:
-            try:
-                stream, _stat = self.client.api.get_archive(cid, "/bin/sh", chunk_size=512)
-                with contextlib.suppress(Exception):
-                    stream.close()
-                known = True
-            except self._docker.errors.NotFound:
-                known = False
-            except Exception:  # noqa: BLE001 - the daemon's client raises many kinds; start it unsized then
-                return False
-            self._shells[cid] = known
-        return known
+                                 shell=tty and self._probe.has_shell(cid))
 
     def remove_group(self, group_uid: str) -> None:
         containers = self.client.api.containers(all=True, filters={
