@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import procfs
 from .tree import RunCgroup, join_cgroups, kill_trees
 
 logger = logging.getLogger(__name__)
@@ -95,36 +96,10 @@ def log_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _stat_fields(pid: int) -> list[bytes] | None:
-    """The fields of ``/proc/<pid>/stat`` from field 3 (state) on, or None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
-    return stat[stat.rfind(b")") + 2:].split()
-
-
-def read_start_ticks(pid: int) -> int | None:
-    """Field 22 of ``/proc/<pid>/stat`` (start time in clock ticks after boot), or None if gone."""
-    fields = _stat_fields(pid)
-    try:
-        return int(fields[19]) if fields else None  # fields[0] is field 3 (state), so field 22 is fields[19]
-    except (IndexError, ValueError):
-        return None
-
-
-def process_state(pid: int) -> str | None:
-    """The one-letter state of ``pid`` (``R``, ``S``, ``Z``...), or None when there is no such process."""
-    fields = _stat_fields(pid)
-    return fields[0].decode() if fields else None
-
-
-def is_process_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie (a zombie has already exited)."""
-    state = process_state(pid)
-    return state is not None and state not in ("Z", "X")
+# Kept under these names: the runtime's callers and tests use them.
+read_start_ticks = procfs.start_ticks
+process_state = procfs.state
+is_process_alive = procfs.alive
 
 
 def exit_code_of(returncode: int) -> int:
@@ -164,26 +139,6 @@ def kill_leftover_process(pid: int, start_ticks: int | None, grace: float = DEFA
         time.sleep(0.01)
     _reap_if_child(pid)
     return alive
-
-
-def find_processes_with_env(name: str, value: str) -> list[int]:
-    """Pids of this user's processes whose environment holds ``name=value`` (a run's marker variable).
-
-    Used for a run whose pid never reached the store (the emulator died between fork and commit).
-    """
-    needle = f"{name}={value}".encode()
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            pids.append(int(entry))
-    return pids
 
 
 def _reap_if_child(pid: int) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from . import procfs
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -22,14 +24,9 @@ def proc_usage(pids: Iterable[int]) -> tuple[float, int]:
     """(CPU seconds, resident bytes) summed over the live processes ``pids``."""
     cpu, rss = 0.0, 0
     for pid in pids:
+        fields = procfs.stat_fields(pid)
         try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        try:  # fields[0] is field 3 (state): utime is field 14, stime 15, rss 24
-            if fields[0] == b"Z":
+            if not fields or fields[0] == b"Z":
                 continue
             cpu += (int(fields[11]) + int(fields[12])) / _TICKS
             rss += int(fields[21]) * _PAGE

@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import procfs
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MARKER_ENV = "ACI_EMULATOR_RUN_ID"
 CGROUP_PREFIX = "aci-emulator-"
@@ -189,18 +191,12 @@ def marker_holders(run_uids: Iterable[str]) -> dict[str, set[int]]:
     if not wanted:
         return found
     me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue
-        for variable in environ.split(b"\0"):
+    for pid in procfs.pids():
+        environ = procfs.read(pid, "environ") if pid != me else None
+        for variable in (environ or b"").split(b"\0"):
             uid = wanted.get(variable)
             if uid is not None:
-                found[uid].add(int(entry))
+                found[uid].add(pid)
                 break
     return found
 
@@ -208,37 +204,17 @@ def marker_holders(run_uids: Iterable[str]) -> dict[str, set[int]]:
 def _group_members(pgids: set[int]) -> set[int]:
     if not pgids:
         return set()
-    members = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        with contextlib.suppress(IndexError, ValueError):
-            if int(fields[2]) in pgids:
-                members.add(int(entry))
-    return members
+    return {pid for pid in procfs.pids() if procfs.field(pid, 2) in pgids}
 
 
 def descendants(root: int) -> set[int]:
     """Every live process below ``root`` (by parent pid, one pass over ``/proc``): what a job-control shell put
     in process groups of its own is still found."""
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        with contextlib.suppress(IndexError, ValueError):
-            children.setdefault(int(fields[1]), []).append(int(entry))
+    for pid in procfs.pids():
+        parent = procfs.field(pid, 1)
+        if parent is not None:
+            children.setdefault(parent, []).append(pid)
     found: set[int] = set()
     stack = [root]
     while stack:
@@ -246,7 +222,7 @@ def descendants(root: int) -> set[int]:
             if child not in found:
                 found.add(child)
                 stack.append(child)
-    return {pid for pid in found if _alive(pid)}
+    return {pid for pid in found if procfs.alive(pid)}
 
 
 def _comm(pid: int) -> str:
@@ -254,16 +230,6 @@ def _comm(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return False
-    state = stat[stat.rfind(b")") + 2:][:1]
-    return state not in (b"Z", b"X")
 
 
 def tree_pids(run_uids: Iterable[str], pgids: Iterable[int] = (),
@@ -277,7 +243,7 @@ def tree_pids(run_uids: Iterable[str], pgids: Iterable[int] = (),
         pids |= found
     pids |= _group_members(set(pgids))
     pids.discard(os.getpid())
-    return {pid for pid in pids if _alive(pid)}
+    return {pid for pid in pids if procfs.alive(pid)}
 
 
 def _signal(pids: Iterable[int], sig: int) -> None:
@@ -316,22 +282,13 @@ def kill_trees(run_uids: Iterable[str], *, pgids: Iterable[int] = (), cgroups: I
                 os.waitpid(pid, os.WNOHANG)
 
 
-def read_start_ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-        return int(stat[stat.rfind(b")") + 2:].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def kill_leftover_runs(leftovers: list[tuple[str, int | None, int | None]], grace: float) -> None:
     """Kill the trees of an earlier emulator's runs ``(run_uid, pid, start_ticks)``, all in parallel with one
     ``grace``. A pid counts (as a process group to kill) only if its start ticks match what was recorded."""
     pgids = set()
     for _uid, pid, ticks in leftovers:
         if pid is not None:
-            current = read_start_ticks(pid)
+            current = procfs.start_ticks(pid)
             if current is None or ticks is None or current == ticks:
                 pgids.add(pid)  # gone: its group may remain (Linux keeps the id while it names a group)
     uids = [uid for uid, _pid, _ticks in leftovers]
