@@ -1,6 +1,9 @@
 """Exec and attach against the emulator: the SDK's ``execute_command``/``attach``, then a websocket client
 (websocket-client, the library ``az container exec`` uses) speaking ACI's protocol: the password as the
-first text frame, stdin as binary frames, output back, the socket closed when the command ends."""
+first text frame, stdin as binary frames, output back, the socket closed when the command ends.
+
+The interactive shell session, the volume and PID namespace checks and metrics run on both engines in
+tests/engines/test_engine_exec.py."""
 
 from __future__ import annotations
 
@@ -58,18 +61,6 @@ def test_exec_echo_runs_in_the_container(ws_tools, emulator, ci_client, resource
     assert lines[0] == "hello-from-env"  # the container's environment
     assert lines[1].endswith(f"/{'c1'}")  # the container's working directory
     assert lines[2] == "33 101"  # the requested terminal size
-
-
-def test_interactive_shell_two_commands_then_exit(ws_tools, emulator, ci_client, resource_group, running_group):
-    answer = ci_client.containers.execute_command(resource_group, running_group, "c1", ws_tools.exec_request("/bin/sh"))
-    ws = ws_tools.open_socket(emulator, answer.web_socket_uri)
-    ws.send(answer.password)
-    ws.send_binary(b"echo one-$((40+2))\n")
-    assert b"one-42" in ws_tools.read_until(ws, b"one-42\r\n")
-    ws.send_binary(b"export X=kept; echo x=$X\n")
-    assert b"x=kept" in ws_tools.read_until(ws, b"x=kept\r\n")
-    ws.send_binary(b"exit\n")
-    ws_tools.read_until_closed(ws)
 
 
 def test_wrong_password_closes_and_burns_the_uri(ws_tools, emulator, ci_client, resource_group, running_group):
