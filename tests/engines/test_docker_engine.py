@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +100,63 @@ def test_a_missing_image_is_inaccessible_image(docker_emulator: EngineEmulator) 
         f"/subscriptions/{docker_emulator.running.auth['subscriptionId']}/providers/Microsoft.ContainerInstance/"
         "locations/eastus/cachedImages", params={"api-version": "2023-05-01"}).json()
     assert "aci-test/busybox:latest" in {entry["image"] for entry in cached["value"]}
+
+
+class StallingRegistry:
+    """A "registry" on 127.0.0.1 that holds every connection ``delay`` seconds, then hangs up: the Docker
+    daemon treats 127.0.0.0/8 as an insecure registry, so its pull of ``127.0.0.1:PORT/...`` is slow, then fails."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.connections = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Timer(self.delay, client.close).start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+
+def test_a_slow_pull_does_not_stall_other_requests(docker_emulator: EngineEmulator) -> None:
+    """The image is pulled before the backend's lock is taken: while one PUT waits on a slow registry, other
+    clients' reads answer at once; the PUT then fails as ACI's does (InaccessibleImage)."""
+    registry = StallingRegistry(delay=2.0)
+    outcome: dict[str, Any] = {}
+
+    def create() -> None:
+        try:
+            image = f"127.0.0.1:{registry.port}/slow/app:1"
+            docker_emulator.create("rg", "slow-pull", group_body(container("c", image)))
+        except HttpResponseError as error:
+            outcome["code"] = error.error.code if error.error else str(error)
+
+    try:
+        creator = threading.Thread(target=create)
+        creator.start()
+        assert wait_for(lambda: registry.connections > 0, timeout=10), "the daemon never reached the registry"
+        slowest = 0.0
+        while creator.is_alive():
+            started = time.monotonic()
+            list(docker_emulator.ci.container_groups.list_by_resource_group("rg"))
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.05)
+        creator.join()
+    finally:
+        registry.close()
+    assert outcome.get("code") == "InaccessibleImage", outcome
+    assert slowest < 1.0, f"a list took {slowest:.2f} s while the pull was under way"
 
 
 def test_published_ports_are_on_loopback_only(docker_emulator: EngineEmulator) -> None:

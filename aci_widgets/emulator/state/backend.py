@@ -37,7 +37,7 @@ from ..runtime.select import choose_engine, make_engine
 from .backend_exec import SocketsAndMetrics
 from .container_groups import ContainerGroups
 from .deployments import Deployments
-from .engine_calls import EngineCalls
+from .engine_calls import EngineCalls, credentials_of
 from .exec_sessions import ExecSessions
 from .identity import fill_identity
 from .instance_view import ContainerRecord, GroupRecord, group_state, is_transitioning, render_group
@@ -78,6 +78,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
         self._scheduler = Scheduler()
         self._rg_deletions = ResourceGroupDeletions(self._lock, self._remove_some_groups, self._forget_resource_group)
         self._pending_credentials: list[dict[str, Any]] = []
+        self._pull_failures: dict[str, float] = {}
         self.engine_name = choose_engine(engine)
         self._engine: Engine = make_engine(self.engine_name, home, self._on_process_exit,
                                            kill_grace_seconds=kill_grace_seconds)
@@ -206,6 +207,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
 
     # == container groups ============================================================================
     def create_or_update_group(self, sub: str, rg: str, name: str, body: Any) -> tuple[dict[str, Any], bool, str]:
+        self._prefetch_images(body)  # a slow pull must not hold the lock that every other request needs
         with self._lock:
             resource_group = self._resource_groups.require(sub, rg)
             if self._rg_deletions.is_deleting(sub, rg):
@@ -213,7 +215,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
             self._store.check_writable()  # a full disk fails here, before anything changes
             key = (sub.lower(), rg.lower(), name.lower())
             existing = self._groups.get(key)
-            self._pending_credentials = _credentials_of(body)
+            self._pending_credentials = credentials_of(body)
             spec = validate_group(
                 existing.name if existing else name, body, default_location=resource_group["location"],
                 existing=existing.spec if existing else None, image_is_runnable=self._image_is_runnable,
@@ -375,19 +377,6 @@ class Backend(EngineCalls, SocketsAndMetrics):
     def _require_group(self, sub: str, rg: str, name: str) -> GroupRecord:
         self._resource_groups.require(sub, rg)
         return self._groups.require(sub, rg, name)
-
-
-def _credentials_of(body: Any) -> list[dict[str, Any]]:
-    """``properties.imageRegistryCredentials`` of a raw PUT body (any key case), for pulls during validation."""
-    if not isinstance(body, dict):
-        return []
-    props = next((v for k, v in body.items() if str(k).lower() == "properties"), None)
-    if not isinstance(props, dict):
-        return []
-    found = next((v for k, v in props.items() if str(k).lower() == "imageregistrycredentials"), None)
-    if not isinstance(found, list):
-        return []
-    return [{str(k).lower(): v for k, v in entry.items()} for entry in found if isinstance(entry, dict)]
 
 
 __all__ = ["ArmError", "Backend"]
