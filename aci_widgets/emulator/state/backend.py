@@ -220,7 +220,6 @@ class Backend(EngineCalls, SocketsAndMetrics):
                 existing.name if existing else name, body, default_location=resource_group["location"],
                 existing=existing.spec if existing else None, image_is_runnable=self._image_is_runnable,
                 dns_label_taken=lambda location, label: self._groups.dns_label_taken(key, location, label))
-            # Init containers are accepted, stored and echoed; the process runtime does not run them (COVERAGE.md).
             location = str(spec.get("location") or resource_group["location"])
             self.quotas.check_create(sub, location, spec, self._specs_in(sub, location, besides=existing),
                                      new=existing is None)
