@@ -11,15 +11,20 @@ The interface is ``SelectTable``'s (``value`` = the selected row's key, ``filter
 monitor swap one for the other. ``row_texts`` are the rows as plain text (symbols for states), for tests
 and text front ends; the grid shows the same cells with badges.
 
+Keyboard selection (arrow keys, Home/End, PageUp/PageDown) is front-end only: ``grid_keys.js`` wraps itables'
+module and selects a row as a click does, so nothing here tells a key from a click (docs/table-choice.md).
+
 The trap seen while choosing: ``ITable.update()`` to a smaller frame raises "Selected rows out of range"
 unless the selection is cleared first; ``_render`` always clears it, then selects the kept row again.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -54,22 +59,46 @@ _EXTRA_CSS = """
   color: inherit !important; border-color: currentColor !important; background: transparent !important; }
 .aci-data-table table.dataTable { width: 100% !important; }
 .aci-data-table table.dataTable tbody tr { cursor: pointer; }
+.aci-data-table:focus { outline: none; }
+.aci-data-table:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 2px; }
 """
+# Keyboard selection (arrow keys, Home/End, PageUp/PageDown): a small ES module around itables' own, whose
+# source takes the place of this name in it. Why it is JavaScript and how it keeps the keys from the notebook:
+# the comments in grid_keys.js.
+_KEYS_MODULE = Path(__file__).with_name("grid_keys.js")
+_ITABLES_PLACEHOLDER = "__ITABLES_ESM__"
 _GRID_CLASS: Any = None
 
 
+def _source(asset: Any) -> str:
+    """An anywidget asset (``_esm``/``_css``) as text: a path to a file, or the text itself."""
+    if isinstance(asset, Path) or (isinstance(asset, str) and "\n" not in asset and len(asset) < 4096
+                                   and Path(asset).is_file()):
+        return Path(asset).read_text(encoding="utf-8")
+    return str(asset or "")
+
+
+def keys_module(itables_esm: str) -> str:
+    """Our ES module with ``itables_esm`` embedded as a string literal (JSON is valid JavaScript; ASCII only,
+    so no U+2028 surprises)."""
+    template = _KEYS_MODULE.read_text(encoding="utf-8")
+    if template.count(_ITABLES_PLACEHOLDER) != 1:
+        raise RuntimeError(f"{_KEYS_MODULE.name} must name {_ITABLES_PLACEHOLDER} exactly once")
+    return template.replace(_ITABLES_PLACEHOLDER, json.dumps(itables_esm))
+
+
 def _grid_class() -> Any:
-    """``ITable`` with our few CSS rules added to its own (anywidget sends both with the widget: offline)."""
+    """``ITable`` with our few CSS rules added to its own and its module wrapped for keyboard selection
+    (anywidget sends both with the widget: offline)."""
     global _GRID_CLASS
     if _GRID_CLASS is None:
-        from pathlib import Path
-
         from itables.widget import ITable
 
-        own = ITable._css
-        css = (Path(own).read_text(encoding="utf-8") if isinstance(own, (str, Path)) and Path(str(own)).exists()
-               else str(own or ""))
-        _GRID_CLASS = type("AciITable", (ITable,), {"_css": css + _EXTRA_CSS, "__module__": __name__})
+        _GRID_CLASS = type("AciITable", (ITable,), {
+            "_css": _source(ITable._css) + _EXTRA_CSS,
+            "_esm": keys_module(_source(ITable._esm)),
+            "__module__": __name__,
+        })
     return _GRID_CLASS
 
 

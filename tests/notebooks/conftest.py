@@ -9,7 +9,15 @@ process may be left.
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +113,148 @@ def notebook_emulator(tmp_path_factory: pytest.TempPathFactory, emulator_tools: 
             time.sleep(0.1)
             left = emulator_tools.processes_using(home.path, exclude=set())
         assert not left, f"processes left running after the notebooks' emulator stopped: {sorted(left)}"
+
+
+# -- the real-browser tests: a Jupyter server of our own and headless Chromium ----------------------------------
+# The recipe (flags, kernel wait, news toast): reference/browser-testing.md. Used by test_browser.py and
+# test_table_keyboard.py; they start a server through the ``start_jupyter`` fixture (test modules cannot
+# import this conftest by name).
+
+SERVER_TIMEOUT = 60.0
+KERNEL_TIMEOUT = 60.0
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _browser_or_skip() -> tuple[str, Any]:
+    """(chromium path, playwright.sync_api.sync_playwright), or skip; in CI a missing browser fails."""
+    chromium = shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = []
+    if chromium is None:
+        missing.append("Debian's chromium (apt-get install -y chromium)")
+    if sync_playwright is None:
+        missing.append("the Python playwright package (pip install playwright; never `playwright install`)")
+    if missing:
+        reason = "browser test needs " + " and ".join(missing)
+        if os.environ.get("ACI_WIDGETS_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + " (ACI_WIDGETS_REQUIRE_BROWSER=1: a missing browser is a failure)")
+        pytest.skip(reason)
+    return chromium, sync_playwright  # type: ignore[return-value]
+
+
+
+@dataclass
+class JupyterServer:
+    process: subprocess.Popen[bytes]
+    url: str
+    token: str
+    log_path: Path
+
+    def api(self, path: str) -> Any:
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def wait_for_idle_kernel(self) -> float:
+        """Run All before the kernel is connected and idle is silently dropped (the recipe's step 5)."""
+        started = time.monotonic()
+        while time.monotonic() - started < KERNEL_TIMEOUT:
+            try:
+                kernels = self.api("/api/kernels")
+            except (urllib.error.URLError, OSError):
+                # jupyter_server answers 500 while a kernel is half-started (its last_activity is still None);
+                # on a loaded machine that window is seconds long: ask again.
+                time.sleep(0.25)
+                continue
+            if any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels):
+                return time.monotonic() - started
+            time.sleep(0.25)
+        raise AssertionError(f"no connected idle kernel after {KERNEL_TIMEOUT:.0f} s: {self.api('/api/kernels')}")
+
+
+def _isolated_jupyter_dirs(base: Path) -> dict[str, Path]:
+    """Fresh config/runtime/data/IPython/workspace/settings folders: nothing of the user's leaks in."""
+    dirs = {name: base / name for name in ("config", "runtime", "data", "ipython", "workspaces", "settings")}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    # The "get notified about Jupyter news?" toast covers elements: turned off by the quickstart's own step
+    # (scripts/lab_no_news.py), so this test also checks that quickstart.sh opens without it.
+    subprocess.run([sys.executable, str(REPO / "scripts" / "lab_no_news.py")], check=True, capture_output=True,
+                   env=dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"])))
+    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    assert json.loads(notification.read_text()) == {"fetchNews": "false"}
+    return dirs
+
+
+def start_jupyter(app: str, root: Path, base: Path, port: int) -> JupyterServer:
+    """``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with a random token; waits for /api/status."""
+    dirs = _isolated_jupyter_dirs(base)
+    token = secrets.token_hex(24)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+               JUPYTER_DATA_DIR=str(dirs["data"]), IPYTHONDIR=str(dirs["ipython"]))
+    log_path = base / f"jupyter-{app}.log"
+    command = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", "--ip=127.0.0.1",
+               f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", f"--LabServerApp.workspaces_dir={dirs['workspaces']}",
+               f"--LabServerApp.user_settings_dir={dirs['settings']}"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    server = JupyterServer(process, f"http://127.0.0.1:{port}", token, log_path)
+    deadline = time.monotonic() + SERVER_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"jupyter {app} exited ({process.returncode}):\n{server.log_tail()}")
+        try:
+            server.api("/api/status")
+            return server
+        except (OSError, urllib.error.URLError, ValueError):
+            if time.monotonic() > deadline:
+                server.stop()
+                raise AssertionError(f"jupyter {app} did not answer in {SERVER_TIMEOUT:.0f} s:\n"
+                                     f"{server.log_tail()}") from None
+            time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module (Debian's binary, through playwright)."""
+    chromium, sync_playwright = _browser_or_skip()
+    # The browser needs none of the emulator's settings; without them in its environment, the leftover
+    # checks (which look for processes naming the emulator's home) never mistake Chromium for a container.
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("ACI_EMULATOR_HOME", "ACI_EMULATOR_PORT"):
+            patch.delenv(name, raising=False)
+        playwright = sync_playwright().start()
+    try:
+        instance = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture(name="start_jupyter")
+def _start_jupyter_fixture() -> Any:
+    """``start_jupyter(app, root, base, port)``: a ``JupyterServer`` answering on 127.0.0.1; the caller stops it."""
+    return start_jupyter
 
 
 def describe_processes(pids: set[int]) -> str:

@@ -3,6 +3,8 @@ coloured state badges, selection bound both ways, no cut columns; the sweep moni
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from aci_widgets.sweep import run_sweep
@@ -55,6 +57,17 @@ def test_selection_is_bound_both_ways_and_survives_a_smaller_update() -> None:
     assert seen == ["c", "a", "c", ""]
     table.filter_text = "nothing"
     assert table.row_texts == [] and "no row matches" in table.empty.value
+
+
+def test_the_widget_module_is_itables_own_wrapped_for_keyboard_selection() -> None:
+    """The arrow keys (grid_keys.js; tried in a real browser by tests/notebooks/test_table_keyboard.py): the
+    module sent with the widget embeds itables' module unchanged and adds the keydown listener."""
+    from itables.widget import ITable
+
+    esm = DataTable().grid._esm
+    literal = esm.split("const ITABLES_SOURCE = ", 1)[1].split(";\n", 1)[0]
+    assert json.loads(literal) == str(ITable._esm)  # offline: the whole of itables' JS, as it ships
+    assert 'window.addEventListener("keydown", onKeydown, true)' in esm and "export default { render }" in esm
 
 
 def test_the_sweep_monitor_shows_the_whole_cost_and_disables_cancel_when_all_finished(session) -> None:
