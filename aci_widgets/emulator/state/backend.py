@@ -7,6 +7,7 @@ responsibility:
 * ``container_groups.ContainerGroups``: container group records, run owners, write-through saves, list answers;
 * ``operations.Operations``: long-running operations and how group state settles them;
 * ``deployments.Deployments``: deploying groups and running, watching, killing and removing containers;
+* ``init_phase.InitPhase`` (held by ``Deployments``): a deployment's init containers, before its app containers;
 * ``restart_policy.RestartPolicy``: the restart policy and crash-loop back-off;
 * ``reconcile.reconcile``: what a start does with the runs an earlier emulator left.
 
@@ -238,7 +239,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
                     # An update restarts every container in place; its events follow the old ones, unmerged.
                     self._deployments.kill_containers(group)
                     group.spec = spec
-                    for record in group.containers.values():
+                    for record in group.records():
                         record.merge_floor = len(record.events)
                         record.crash_streak = 0
                 if "identity" in spec:
@@ -316,7 +317,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
         """A new deployment with the same configuration; None (204) if running or starting already."""
         with self._lock:
             group = self._require_group(sub, rg, name)
-            if is_transitioning(group) or group_state(group) == "Running":
+            if is_transitioning(group) or group.initializing or group_state(group) == "Running":
                 return None
             return self._deployments.redeploy(group, "start")
 
@@ -341,7 +342,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
             if group.stopped or group.failure is not None:
                 return self._deployments.redeploy(group, "restart")
             self._deployments.kill_containers(group)
-            for record in group.containers.values():
+            for record in group.records():
                 record.merge_floor = len(record.events)  # the restart's events are appended, count 1
                 record.crash_streak = 0
             group.generation += 1
@@ -357,7 +358,7 @@ class Backend(EngineCalls, SocketsAndMetrics):
                        timestamps: bool) -> str:
         with self._lock:
             group = self._require_group(sub, rg, name)
-            record = next((r for r in group.containers.values() if r.name.lower() == container.lower()), None)
+            record = next((r for r in group.records() if r.name.lower() == container.lower()), None)
             if record is None:
                 raise errors.container_not_found(container, group.name)
             if record.run_uid is None:

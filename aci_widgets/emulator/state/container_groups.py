@@ -28,7 +28,7 @@ class ContainerGroups:
         for key, doc in self._store.groups():
             group = GroupRecord.from_doc(doc)
             self._groups[key] = group
-            for record in group.containers.values():
+            for record in group.records():
                 if record.run_uid:
                     self._run_owner[record.run_uid] = (key, record.name)
 
@@ -66,7 +66,7 @@ class ContainerGroups:
         """Forget the group and its runs, in memory and (unless told otherwise) in the store first."""
         if from_store:
             self._store.delete_group(group.key, keep_runs=keep_runs)
-        for record in group.containers.values():
+        for record in group.records():
             if record.run_uid:
                 self._run_owner.pop(record.run_uid, None)
         self._groups.pop(group.key, None)

@@ -13,13 +13,15 @@ Emulator choices (ACI documents none of these):
 * a container killed over its memory: Terminated, exit code 137, detailStatus ``OOMKilled`` (unverified, see
   COVERAGE.md), then the restart policy.
 * the group's first event says which engine runs it (``Scheduled``, "... on the emulator's docker engine").
+
+Init containers run first, one after another (``init_phase.py``); what each run gets is ``run_specs.py``'s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -30,14 +32,16 @@ from typing import Any
 from .. import errors
 from ..config import EmulatorHome
 from ..runtime import volumes
-from ..runtime.engine import OOM_DETAIL_STATUS, Engine, ImageUnavailable, RunSpec, home_id
+from ..runtime.engine import OOM_DETAIL_STATUS, Engine, ImageUnavailable, home_id
 from ..runtime.images.catalogue import ImageNotFound
 from ..runtime.process import CommandNotRunnable
 from .container_groups import ContainerGroups
+from .init_phase import InitPhase
 from .instance_view import (
     ContainerRecord,
     GroupRecord,
     add_event,
+    backing_off,
     container_id,
     is_transitioning,
     iso_millis,
@@ -46,6 +50,7 @@ from .instance_view import (
 )
 from .operations import Operations
 from .restart_policy import RestartPolicy
+from .run_specs import allocate_ports, run_spec
 from .scheduler import Scheduler
 from .store import Store
 
@@ -69,12 +74,14 @@ class Deployments:
         self._home_id = home_id(home.path)
         self.closed = False  # set by Backend.shutdown/abandon: timers and exits that arrive later do nothing
         self.provisioning_delay = 0.0
+        self.init_phase = InitPhase(self)
+        self._machine_cpus: float | None = None  # the engine's, asked once: caps an init container's CPU
 
     # == deployments =================================================================================
     def redeploy(self, group: GroupRecord, kind: str) -> str:
         """A new deployment (start): fresh instance views, new host ports, the same configuration."""
         self.kill_containers(group)
-        for record in group.containers.values():
+        for record in group.records():
             record.restart_count = 0
             record.current = record.previous = None
             record.events = []
@@ -118,14 +125,16 @@ class Deployments:
         self._scheduler.call_later(delay, deploy_when_due)
 
     def deploy(self, group: GroupRecord) -> None:
-        """Pull every image, prepare the volumes, map the ports, start every container."""
+        """Pull every image, prepare the volumes, map the ports, run the init containers, start every container."""
         now = utc_now()
         add_event(group.group_events, "Scheduled",
                   f"Container group scheduled on the emulator's {self._engine.name} engine", moment=now)
         credentials = group.properties.get("imageRegistryCredentials") or []
-        for spec in group.container_specs():
+        self.init_phase.sync_records(group)
+        for spec in group.init_specs() + group.container_specs():
             image = spec["properties"]["image"]
-            record = group.containers[spec["name"]]
+            record = group.record(spec["name"])
+            assert record is not None
             try:
                 self._engine.check_image(image, credentials)
             except (ImageUnavailable, ImageNotFound) as missing:
@@ -144,9 +153,13 @@ class Deployments:
         volumes.prepare(self.home.path, group.uid, group.properties.get("volumes") or [], warnings)
         for warning in warnings:  # invented: an empty volume and a Warning event (COVERAGE.md)
             add_event(group.group_events, "FailedMount", warning, "Warning", moment=now)
-        self._allocate_ports(group)
+        allocate_ports(group, self._groups.host_ports_taken(besides=group))
         group.deployed = True
         group.provisioning_state = "Succeeded"
+        if not self.init_phase.begin(group):
+            self.start_app_containers(group, now)
+
+    def start_app_containers(self, group: GroupRecord, now: datetime) -> None:
         for spec in group.container_specs():
             record = group.containers[spec["name"]]
             image = spec["properties"]["image"]
@@ -155,17 +168,21 @@ class Deployments:
             add_event(record.events, "Pulled", f'Successfully pulled image "{image}"', moment=now,
                       merge_floor=record.merge_floor)
             add_event(record.events, "Created", "Created container", moment=now, merge_floor=record.merge_floor)
-            self._launch(group, record, spec)
+            self.launch(group, record, spec)
 
     # == runs ========================================================================================
-    def _launch(self, group: GroupRecord, record: ContainerRecord, spec: dict[str, Any]) -> None:
+    def launch(self, group: GroupRecord, record: ContainerRecord, spec: dict[str, Any]) -> None:
         """Start one run of a container and record it (or its failure to start)."""
         run_uid = uuid.uuid4().hex
         old_run = record.run_uid
         # Recorded before the fork: a crash right after it still leaves a trace for reconcile to follow.
         self._store.add_run(run_uid, group.key, record.name)
         try:
-            handle = self._engine.start(self._run_spec(group, record, spec, run_uid))
+            if self._machine_cpus is None:
+                self._machine_cpus = _machine_cpus(self._engine)
+            handle = self._engine.start(run_spec(self.home.path, self._home_id, group, record, spec, run_uid,
+                                                 self.log_path(run_uid), self.work_dir(group) / record.name,
+                                                 self._machine_cpus))
         except (ImageNotFound, ImageUnavailable) as missing:
             failure = CommandNotRunnable(127, f"Failed to pull image \"{spec['properties']['image']}\": {missing}")
             self._record_not_runnable(group, record, run_uid, old_run, failure)
@@ -206,14 +223,21 @@ class Deployments:
         record.run_uid = run_uid
         self._groups.set_run_owner(run_uid, group.key, record.name)
         if old_run is not None and old_run != run_uid:
-            self._groups.drop_run_owner(old_run)
-            self._engine.discard(old_run)
-            with contextlib.suppress(OSError):
-                self.log_path(old_run).unlink()
+            self.forget_run(old_run)
+
+    def forget_run(self, run_uid: str) -> None:
+        """A run whose container will not be shown again: its owner, its engine's record, its log."""
+        self._groups.drop_run_owner(run_uid)
+        self._engine.discard(run_uid)
+        with contextlib.suppress(OSError):
+            self.log_path(run_uid).unlink()
 
     def after_exit(self, group: GroupRecord, record: ContainerRecord, *, run_seconds: float, started: bool,
                    immediate: bool = False) -> None:
         """Apply the restart policy to a container that has just terminated, and schedule its restart."""
+        if group.is_init(record):
+            self.init_phase.after_exit(group, record, run_seconds=run_seconds, started=started, immediate=immediate)
+            return
         delay = self.restart_policy.after_exit(group, record, run_seconds=run_seconds, started=started,
                                                immediate=immediate)
         if delay is not None:
@@ -228,11 +252,11 @@ class Deployments:
                 current = self._groups.get(key)
                 if self.closed or current is None or current.generation != generation or current.stopped:
                     return
-                container = current.containers.get(name)
-                if (container is None or container.waiting_token != token or container.running
-                        or container.current is None or container.current["state"] != "Waiting"):
+                container = current.record(name)
+                if container is None or container.waiting_token != token or container.running \
+                        or not backing_off(container):
                     return
-                spec = next(c for c in current.container_specs() if c["name"] == name)
+                spec = current.spec_of(name)
                 try:
                     self._engine.check_image(spec["properties"]["image"],
                                              current.properties.get("imageRegistryCredentials") or [])
@@ -244,7 +268,7 @@ class Deployments:
                     self._groups.save(current)
                     return
                 container.restart_count += 1
-                self._launch(current, container, spec)
+                self.launch(current, container, spec)
                 self._groups.save(current)
                 self._operations.settle_group(key)
 
@@ -257,7 +281,7 @@ class Deployments:
                 return
             owner = self._groups.run_owner(run_uid)
             group = self._groups.get(owner[0]) if owner else None
-            record = group.containers.get(owner[1]) if group is not None and owner else None
+            record = group.record(owner[1]) if group is not None and owner else None
             if group is None or record is None or record.run_uid != run_uid or not record.running:
                 return  # a run that was killed on purpose, or belongs to a deleted group
             record.running = False
@@ -273,12 +297,12 @@ class Deployments:
 
     def kill_containers(self, group: GroupRecord) -> None:
         """Kill every running container of the group and record each as ACI does (Killing, Terminated)."""
-        running = {record.run_uid: record for record in group.containers.values()
-                   if record.running and record.run_uid}
+        running = {record.run_uid: record for record in group.records() if record.running and record.run_uid}
         codes = self._engine.kill(list(running)) if running else {}
         self._store.end_runs(list(running))
         now = utc_now()
-        for record in group.containers.values():
+        self.init_phase.killed(group)
+        for record in group.records():
             record.waiting_token += 1  # cancels a pending back-off restart
             if record.running:
                 record.running = False
@@ -302,7 +326,7 @@ class Deployments:
             self._finish_removal(removed)
 
     def _finish_removal(self, groups: list[GroupRecord]) -> None:
-        running = [record.run_uid for group in groups for record in group.containers.values()
+        running = [record.run_uid for group in groups for record in group.records()
                    if record.running and record.run_uid]
         if running:
             if not getattr(self._engine, "remove_kills", False):
@@ -312,7 +336,7 @@ class Deployments:
         for group in groups:
             self._engine.remove_group(group.uid)
             volumes.remove_group(self.home.path, group.uid)
-            for record in group.containers.values():
+            for record in group.records():
                 record.running = False
                 record.waiting_token += 1
                 if record.run_uid:
@@ -322,42 +346,6 @@ class Deployments:
             self._operations.settle_group(group.key)
 
     # == what a run gets ==============================================================================
-    def _allocate_ports(self, group: GroupRecord) -> None:
-        """A free 127.0.0.1 port for every port of the group (group and container ports alike).
-
-        Kept across restarts and updates; a start (a new deployment) clears the map first, as ACI may give
-        a group a new IP then.
-        """
-        wanted: list[int] = []
-        ip = group.properties.get("ipAddress") or {}
-        for port in ip.get("ports", []):
-            if port["port"] not in wanted:
-                wanted.append(port["port"])
-        for container in group.container_specs():
-            for port in container["properties"].get("ports", []):
-                if port["port"] not in wanted:
-                    wanted.append(port["port"])
-        taken = self._groups.host_ports_taken(besides=group)
-        group.host_ports = {str(port): group.host_ports.get(str(port)) or _free_port(taken) for port in wanted}
-
-    def _run_spec(self, group: GroupRecord, record: ContainerRecord, spec: dict[str, Any], run_uid: str) -> RunSpec:
-        props = spec["properties"]
-        resources = props.get("resources") or {}
-        wanted = {**(resources.get("requests") or {}), **(resources.get("limits") or {})}
-        env = {variable["name"]: variable.get("secureValue", variable.get("value")) or ""
-               for variable in props.get("environmentVariables", [])}
-        prepared = volumes.prepare(self.home.path, group.uid, group.properties.get("volumes") or [])
-        first = group.container_specs()[0]["name"] == record.name
-        return RunSpec(
-            run_uid=run_uid, home_id=self._home_id, group_uid=group.uid, group_name=group.name,
-            container=record.name, image=props["image"], command=props.get("command") or None, env=env,
-            log_path=self.log_path(run_uid), work_dir=self.work_dir(group) / record.name,
-            cpu=float(wanted.get("cpu") or 1.0),
-            memory_bytes=int(float(wanted.get("memoryInGB") or 1.0) * 1024 ** 3),
-            first_in_group=first, host_ports={int(port): host for port, host in group.host_ports.items()},
-            group_port_env=_port_env(group, spec), mounts=volumes.mounts_for(spec, prepared),
-            credentials=group.properties.get("imageRegistryCredentials") or [])
-
     def log_path(self, run_uid: str) -> Path:
         return self.home.logs_dir / f"{run_uid}.log"
 
@@ -365,24 +353,8 @@ class Deployments:
         return self.home.path / "work" / group.uid
 
 
-def _port_env(group: GroupRecord, spec: dict[str, Any]) -> dict[str, str]:
-    """The process engine's port variables: ``PORT`` (the container's first port) and ``ACI_PORT_<n>``."""
-    env: dict[str, str] = {}
-    own_ports = [port["port"] for port in spec["properties"].get("ports", [])]
-    group_ports = [port["port"] for port in (group.properties.get("ipAddress") or {}).get("ports", [])]
-    first = (own_ports or group_ports or [None])[0]
-    if first is not None and str(first) in group.host_ports:
-        env["PORT"] = str(group.host_ports[str(first)])
-    for port, host_port in group.host_ports.items():
-        env[f"ACI_PORT_{port}"] = str(host_port)
-    return env
-
-
-def _free_port(taken: set[int]) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port not in taken:
-            taken.add(port)
-            return port
+def _machine_cpus(engine: Engine) -> float:
+    try:
+        return float(engine.machine()[0])
+    except Exception:  # noqa: BLE001 - the engine's client raises many kinds
+        return float(os.cpu_count() or 1)

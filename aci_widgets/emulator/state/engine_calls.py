@@ -31,7 +31,7 @@ class EngineCalls:
     def _running_run(self, sub: str, rg: str, name: str, container: str) -> str:
         with self._lock:
             group = self._require_group(sub, rg, name)
-            record = next((r for r in group.containers.values() if r.name.lower() == container.lower()), None)
+            record = next((r for r in group.records() if r.name.lower() == container.lower()), None)
             if record is None:
                 raise errors.container_not_found(container, group.name)
             if not record.running or record.run_uid is None:

@@ -17,6 +17,8 @@ from .validation.schema import strip_secrets
 
 GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
 CRASH_LOOP_DETAIL = "CrashLoopBackOff: Back-off restarting failed"
+# An app container's detailStatus while the group's init containers run (Kubernetes' reason; unverified, COVERAGE.md)
+INIT_WAIT_DETAIL = "PodInitializing"
 
 GroupKey = tuple[str, str, str]
 
@@ -77,6 +79,9 @@ class GroupRecord:
     deploy_at: float | None = None  # epoch seconds the provisioning delay ends
     stopped: bool = False
     containers: dict[str, ContainerRecord] = field(default_factory=dict)
+    init_containers: dict[str, ContainerRecord] = field(default_factory=dict)  # in the order they run
+    initializing: bool = False  # this deployment's init containers have not all completed (init_phase.py)
+    init_failed: bool = False  # an init container failed under restart policy Never: the app never starts
     host_ports: dict[str, int] = field(default_factory=dict)  # "<port>" -> host port (JSON keys are str)
     group_events: list[dict[str, Any]] = field(default_factory=list)
     failure: dict[str, str] | None = None  # {"code","message"} when the deployment failed
@@ -107,16 +112,33 @@ class GroupRecord:
     def container_specs(self) -> list[dict[str, Any]]:
         return list(self.properties["containers"])
 
+    def init_specs(self) -> list[dict[str, Any]]:
+        return list(self.properties.get("initContainers") or [])
+
+    def records(self) -> list[ContainerRecord]:
+        """Every container's record, init containers first (names are unique across both kinds)."""
+        return [*self.init_containers.values(), *self.containers.values()]
+
+    def record(self, name: str) -> ContainerRecord | None:
+        return self.containers.get(name) or self.init_containers.get(name)
+
+    def spec_of(self, name: str) -> dict[str, Any]:
+        return next(c for c in self.init_specs() + self.container_specs() if c["name"] == name)
+
+    def is_init(self, record: ContainerRecord) -> bool:
+        return self.init_containers.get(record.name) is record
+
     def to_doc(self) -> dict[str, Any]:
         doc = {key: value for key, value in self.__dict__.items() if key != "list_cache"}
-        doc["containers"] = {name: record.to_doc() for name, record in self.containers.items()}
+        for kind in ("containers", "init_containers"):
+            doc[kind] = {name: record.to_doc() for name, record in getattr(self, kind).items()}
         return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> GroupRecord:
         known = {key: value for key, value in doc.items() if key in cls.__dataclass_fields__}
-        known["containers"] = {name: ContainerRecord.from_doc(item)
-                               for name, item in (doc.get("containers") or {}).items()}
+        for kind in ("containers", "init_containers"):
+            known[kind] = {name: ContainerRecord.from_doc(item) for name, item in (doc.get(kind) or {}).items()}
         return cls(**known)
 
 
@@ -149,11 +171,20 @@ def terminated_state(start_time: str | None, exit_code: int, finished: datetime)
     return state
 
 
+def backing_off(record: ContainerRecord) -> bool:
+    """Waiting for a back-off restart (not for the group's init containers)."""
+    current = record.current
+    return current is not None and current["state"] == "Waiting" and current.get("detailStatus") != INIT_WAIT_DETAIL
+
+
 def group_state(group: GroupRecord) -> str:
-    """ACI's group ``instanceView.state`` for the restart policy (reference §2 table)."""
+    """ACI's group ``instanceView.state`` for the restart policy (reference §2 table); ``Pending`` while the
+    init containers run, ``Failed`` when one failed under Never."""
     if group.stopped:
         return "Stopped"
-    if not group.deployed or group.failure is not None:
+    if group.init_failed:
+        return "Failed"
+    if not group.deployed or group.failure is not None or group.initializing:
         return "Pending"
     states = [record.current for record in group.containers.values()]
     if not states or any(state is None for state in states):
@@ -282,8 +313,8 @@ def render_group(group: GroupRecord, *, instance_view: bool, now: float,
         if ports:
             ip["hostPorts"] = ports  # emulator extension: where each group port listens on 127.0.0.1
     if instance_view and not as_put_response:
-        for container in ordered["containers"]:
-            record = group.containers.get(container["name"])
+        for container in ordered["containers"] + ordered["initContainers"]:
+            record = group.record(container["name"])
             view = container_instance_view(record) if record is not None else None
             if view is not None:
                 container["properties"]["instanceView"] = view
@@ -302,5 +333,5 @@ def render_group(group: GroupRecord, *, instance_view: bool, now: float,
 
 
 def operation_events(group: GroupRecord) -> list[dict[str, Any]]:
-    """The events an operation status lists: every container's, in order."""
-    return [dict(event) for record in group.containers.values() for event in record.events]
+    """The events an operation status lists: every container's (init containers first), in order."""
+    return [dict(event) for record in group.records() for event in record.events]

@@ -1,7 +1,8 @@
 """Long-running operations (``Azure-AsyncOperation``): started by a PUT/start/restart, settled by group state.
 
 An operation stays InProgress until its group's state decides it: Succeeded once the deployment it started
-has started every container (or a later change superseded it), Failed with the group's failure, or Failed
+has started every container, after its init containers (or a later change superseded it, or an init container
+failed under Never), Failed with the group's failure, or Failed
 (canceled) when its group is deleted. Not thread-safe on its own: called under the backend's lock.
 """
 
@@ -69,8 +70,8 @@ class Operations:
             group_name = operation["groupId"].rsplit("/", 1)[-1]
             error = {"code": "OperationCanceled",
                      "message": f"The operation was canceled: container group '{group_name}' was deleted."}
-        elif group.generation > operation["generation"] or group.stopped:
-            status = "Succeeded"
+        elif group.generation > operation["generation"] or group.stopped or group.init_failed:
+            status = "Succeeded"  # init_failed: the deployment ran to its end, an init container failed (Never)
         elif group.failure is not None:
             status, error = "Failed", dict(group.failure)
         elif group.deployed and all(record.started_generation >= operation["generation"]

@@ -4,6 +4,10 @@ Emulator choice (ACI documents none): with the process engine a container found 
 emulator crash is killed (every leftover at once, one short grace) and recorded as Terminated with exit code
 137 (SIGKILL) and a ``Killing`` event; then its restart policy applies. The Docker engine adopts the containers
 still running (they go on as if nothing happened) and records the real exit code of those that ended.
+
+A group found in its init phase (``init_phase.py``) goes on from where it was: an init container recorded as
+above is retried at once (Always, OnFailure) or fails the group (Never), as an app container would; one that
+exited 0 while the emulator was away (Docker) starts the next; an adopted one is watched as before.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 from ..runtime.engine import Engine, LeftoverRun
 from .container_groups import ContainerGroups
 from .deployments import Deployments
-from .instance_view import add_event, container_id, is_transitioning, terminated_state, utc_now
+from .instance_view import add_event, backing_off, container_id, is_transitioning, terminated_state, utc_now
 from .operations import Operations
 from .restart_policy import STABLE_RUN_SECONDS
 from .store import Store
@@ -40,18 +44,20 @@ def reconcile(store: Store, runtime: Engine, groups: ContainerGroups, deployment
     store.end_runs([row.run_uid for row in leftovers if row.run_uid not in recovered.adopted])
     now = utc_now()
     for group in groups:
-        for record in group.containers.values():
-            if record.running and record.run_uid not in own:
-                code = recovered.ended.get(record.run_uid or "", CRASH_EXIT_CODE)
-                record.running = False
-                add_event(record.events, "Killing", f"Killing container with id {container_id(group, record.name)}.",
-                          moment=now, merge_floor=record.merge_floor)
-                start = record.current.get("startTime") if record.current else None
-                record.current = terminated_state(start, code, now)
-                deployments.after_exit(group, record, run_seconds=STABLE_RUN_SECONDS, started=True,
-                                       immediate=True)
-            elif record.current is not None and record.current["state"] == "Waiting" and not group.stopped:
-                deployments.schedule_restart(group, record, 0.0)
+        # Both lists first: an init container that ended starts the next one, which is this emulator's own.
+        ended = [record for record in group.records() if record.running and record.run_uid not in own]
+        waiting = [record for record in group.records() if backing_off(record) and not group.stopped]
+        for record in ended:
+            code = recovered.ended.get(record.run_uid or "", CRASH_EXIT_CODE)
+            record.running = False
+            add_event(record.events, "Killing", f"Killing container with id {container_id(group, record.name)}.",
+                      moment=now, merge_floor=record.merge_floor)
+            start = record.current.get("startTime") if record.current else None
+            record.current = terminated_state(start, code, now)
+            deployments.after_exit(group, record, run_seconds=STABLE_RUN_SECONDS, started=True, immediate=True)
+        for record in waiting:
+            deployments.schedule_restart(group, record, 0.0)
+        deployments.init_phase.resume(group)
         if is_transitioning(group):
             delay = max(0.0, (group.deploy_at or 0.0) - time.time())
             deployments.schedule_deployment(group, delay)

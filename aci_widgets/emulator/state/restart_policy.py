@@ -21,11 +21,11 @@ class RestartPolicy:
         self.backoff_cap_seconds = backoff_cap_seconds
 
     def after_exit(self, group: GroupRecord, record: ContainerRecord, *, run_seconds: float, started: bool,
-                   immediate: bool = False) -> float | None:
-        """Apply the policy to a container that has just terminated: the delay before it restarts (it is now
-        Waiting), or None when it stays Terminated."""
+                   immediate: bool = False, policy: str | None = None) -> float | None:
+        """Apply the policy (the group's unless given: an init container's differs) to a container that has just
+        terminated: the delay before it restarts (it is now Waiting), or None when it stays Terminated."""
         exit_code = record.current.get("exitCode", 0) if record.current else 0
-        policy = group.restart_policy
+        policy = policy or group.restart_policy
         if group.stopped or policy == "Never" or (policy == "OnFailure" and exit_code == 0):
             return None
         if started:
