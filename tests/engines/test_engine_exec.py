@@ -9,8 +9,11 @@ volume at its mount path and only the container's own processes.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +22,7 @@ from azure.core.exceptions import HttpResponseError
 import aci_widgets
 from aci_widgets.emulator.runtime.sandbox import sandbox_kind
 
-from .conftest import EngineEmulator, container, group_body, skip_outside_ci, wait_for
+from .conftest import IMAGES, EngineEmulator, container, group_body, skip_outside_ci, wait_for
 
 # A busy loop holding 120 MiB, in each engine's python image.
 BUSY = "block = bytearray(b'\\x01') * (120 << 20)\nwhile True:\n    pass\n"
@@ -149,3 +152,29 @@ def test_metrics_of_a_busy_container(engine_emulator, rg):
     assert values["maximum"]["CpuUsage"] <= 650, values
     assert 120 * 2**20 <= memory <= 260 * 2**20, memory  # bytes: the 120 MiB block + the interpreter
     assert values["minimum"]["MemoryUsage"] <= memory <= values["maximum"]["MemoryUsage"]
+
+
+
+def test_the_emulators_home_is_not_visible_inside_a_container(emulator_tools, ws_tools):
+    """The home holds the emulator's signing key and client secret (config.json): a container, or a command
+    exec'd into one, must not read it. The process engine's sandbox covers the home with an empty tmpfs. The home
+    is outside /tmp here, as a user's is (~/.local/share/...): the sandbox's private /tmp would hide it anyway.
+    (The Docker engine never mounts the home: only the container's own volume folders.)"""
+    if sandbox_kind() != "bwrap":
+        skip_outside_ci("the process engine hides the home only with bubblewrap")
+    home = Path(tempfile.mkdtemp(prefix="aci-home-", dir="/var/tmp"))
+    running = emulator_tools.start_emulator(home, emulator_tools.free_port(), ("--engine=process",))
+    try:
+        ci, rm = emulator_tools.sdk_clients(running.auth_file)
+        rm.resource_groups.create_or_update("rg", {"location": "eastus"})
+        engine = EngineEmulator("process", running, ci, rm, IMAGES["process"])
+        start_group(engine, "rg", "peek", ["/bin/sh", "-c", "echo from-main > /mnt/scratch/seen; sleep 300"])
+        config = home.resolve() / "config.json"
+        assert "clientSecret" in config.read_text()  # it is there on the host
+        ws = connect(engine, ws_tools, "rg", "peek",
+                     f"/bin/sh -c 'cat {config} 2>/dev/null || echo hidden; cat /mnt/scratch/seen'")
+        lines = ws_tools.read_until_closed(ws).decode().replace("\r\n", "\n").splitlines()
+        assert lines == ["hidden", "from-main"], lines  # the home is hidden, the container's own volume is not
+    finally:
+        emulator_tools.stop_emulator(running)
+        shutil.rmtree(home, ignore_errors=True)

@@ -88,7 +88,9 @@ class ProcessEngine:
             _check_executable(argv, env["PATH"], work)
             env["TMPDIR"] = "/tmp"
             read_only = [self._shims, catalogue.PACKAGE_ROOT, Path(sys.prefix), Path(sys.executable).parent]
-            argv, _skipped = bwrap_argv(argv, work_dir=work, read_only=read_only, mounts=spec.mounts)
+            # The home holds the emulator's signing and control keys and every group's files: hidden (SECURITY.md).
+            argv, _skipped = bwrap_argv(argv, work_dir=work, read_only=read_only, mounts=spec.mounts,
+                                        hidden=[Path(self.home.path).resolve()])
         else:
             tmp = work / ".tmp"
             tmp.mkdir(exist_ok=True, mode=0o700)

@@ -16,6 +16,7 @@ import functools
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from .engine import Mount
@@ -43,9 +44,11 @@ def sandbox_kind() -> str:
     return "bwrap" if bwrap_path() else "none"
 
 
-def bwrap_argv(argv: list[str], *, work_dir: Path, read_only: list[Path], mounts: list[Mount]) -> tuple[
-        list[str], list[str]]:
-    """``(bwrap ... -- argv, mount paths that could not be mounted)``."""
+def bwrap_argv(argv: list[str], *, work_dir: Path, read_only: list[Path], mounts: list[Mount],
+               hidden: Sequence[Path] = ()) -> tuple[list[str], list[str]]:
+    """``(bwrap ... -- argv, mount paths that could not be mounted)``. ``hidden``: host folders the container
+    must not see (the emulator's home: its keys, secrets and every other group's files), each covered by an empty
+    tmpfs before the container's own folder, volumes and the ``read_only`` folders are bound in again."""
     bwrap = bwrap_path()
     assert bwrap is not None
     targets = [os.path.normpath("/" + mount.target.lstrip("/")) for mount in mounts]
@@ -68,6 +71,9 @@ def bwrap_argv(argv: list[str], *, work_dir: Path, read_only: list[Path], mounts
     args = [bwrap]
     _bind_tree(args, "/", expand)
     args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for folder in hidden:
+        if folder.is_dir() and str(folder) != "/":
+            args += ["--tmpfs", str(folder)]
     for folder in read_only:  # things under /tmp the container still needs (the emulator's home, shims...)
         if folder.exists():
             args += ["--ro-bind", str(folder), str(folder)]
