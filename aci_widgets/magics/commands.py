@@ -252,7 +252,7 @@ class GroupCommands:
                                f"in resource group '{rg}'; nothing was deleted")
         question = f"Delete container group{plural} {', '.join(args.names)} in resource group '{rg}'? [y/N] "
         if not args.yes and not confirm(question):
-            print("aci: delete cancelled; nothing was deleted")
+            print("aci: delete cancelled; nothing was deleted (--yes deletes without asking)")
             return
         with self._hint(current, args.names, args.resource_group):
             deleted = current.delete_groups(*args.names, resource_group=args.resource_group)
@@ -267,7 +267,7 @@ class GroupCommands:
         current = self.m.session()
         question = f"Delete resource group '{args.rg}' and every container group in it? [y/N] "
         if not args.yes and not confirm(question):
-            print("aci: delete-rg cancelled; nothing was deleted")
+            print("aci: delete-rg cancelled; nothing was deleted (--yes deletes without asking)")
             return
         with self._hint(current, None, args.rg):
             current.delete_resource_group(args.rg)

@@ -129,10 +129,16 @@ def first_line(exc: BaseException) -> str:
 
 
 def confirm(question: str) -> bool:
+    """A yes to ``question`` from the user; False when nobody can answer (no stdin: nbclient, papermill,
+    nbconvert raise ``StdinNotImplementedError``, a closed stdin ``EOFError``): never delete without a yes."""
     try:
         answer = input(question)
-    except EOFError:  # no stdin (a non-interactive kernel): never delete without a yes
+    except EOFError:
         return False
+    except Exception as error:  # IPython's StdinNotImplementedError, without importing IPython here
+        if type(error).__name__ == "StdinNotImplementedError":
+            return False
+        raise
     return answer.strip().lower() in ("y", "yes")
 
 

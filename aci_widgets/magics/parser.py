@@ -130,7 +130,8 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     commands: dict[str, AciArgumentParser] = {}
 
     def add(name: str, help_text: str) -> AciArgumentParser:
-        p = subs.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        # argparse %-formats a sub-command's help (not its description): "%aci" there must be "%%aci"
+        p = subs.add_parser(name, help=help_text.replace("%", "%%"), description=help_text, allow_abbrev=False)
         p.command = name
         commands[name] = p
         return p
@@ -238,6 +239,7 @@ def build_parser() -> tuple[AciArgumentParser, dict[str, AciArgumentParser]]:
     p.add_argument("--out", metavar="VAR", help="store the Sweep in VAR (the live table is still shown)")
 
     p = add("exec", "run a command in a running container: its output and exit code (%aci exec NAME -- CMD ARGS)")
+    p.usage = "%(prog)s [-h] [-g RG] [-c CONTAINER] [--timeout SECONDS] [--out VAR] NAME -- CMD [ARGS ...]"
     p.add_argument("name", metavar="NAME")
     _group_opt(p)
     p.add_argument("-c", "--container", "--container-name", dest="container", metavar="CONTAINER")

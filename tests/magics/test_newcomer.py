@@ -93,6 +93,32 @@ def test_delete_checks_existence_before_asking(rg, unique_name, run, monkeypatch
     assert shown.success and len(asked) == 1 and f"deleted {unique_name}" in shown.out
 
 
+def test_delete_in_a_kernel_without_stdin_cancels_in_one_line(rg, unique_name, run, monkeypatch):
+    """nbclient, nbconvert and papermill cannot answer input(): IPython raises StdinNotImplementedError there."""
+    from IPython.core.error import StdinNotImplementedError
+
+    def no_stdin(prompt: str = "") -> str:
+        raise StdinNotImplementedError("raw_input was called, but this frontend does not support input requests.")
+
+    monkeypatch.setattr(builtins, "input", no_stdin)
+    assert run(f"%aci create {unique_name} --image {HELLO}").success
+    for line in (f"%aci delete {unique_name}", f"%aci delete-rg {rg}"):
+        shown = run(line)
+        assert shown.success and "Traceback" not in shown.text, shown.text
+        assert "cancelled; nothing was deleted (--yes deletes without asking)" in shown.out
+    assert aci_widgets.default_session().get_group(unique_name).name == unique_name  # nothing deleted
+
+
+def test_help_lists_exec_with_its_syntax(run):
+    shown = run("%aci --help")
+    lines = shown.text.splitlines()
+    at = next(index for index, text in enumerate(lines) if text.strip().startswith("exec "))
+    entry = " ".join(text.strip() for text in lines[at:at + 2])  # argparse may wrap it
+    assert "(%aci exec NAME -- CMD ARGS)" in entry and "option_strings" not in shown.text, entry
+    usage = run("%aci exec --help").text
+    assert "NAME -- CMD [ARGS ...]" in usage
+
+
 def test_export_returns_its_text_and_takes_out(ip, rg, unique_name, run):
     assert run(f"%aci create {unique_name} --image {HELLO} --ports 80 --ip-address Public").success
     assigned = run(f"y = %aci export {unique_name}")
