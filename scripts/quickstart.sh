@@ -4,7 +4,8 @@
 # Usage: bash scripts/quickstart.sh [extra jupyter lab args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q --disable-pip-version-check -e ".[notebook]"
+# [docker]: the Docker Engine API client, so that the emulator runs real containers where a Docker engine answers
+python -m pip install -q --disable-pip-version-check -e ".[notebook,docker]"
 # The emulator is also started on demand by `%aci use local`; starting it here makes the first cell instant.
 aci-emulator start
 # No "get notified about Jupyter news?" pop-up over the notebook (a choice the user already made is kept).

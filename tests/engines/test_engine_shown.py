@@ -46,3 +46,27 @@ def test_process_engine_exec_and_stats(tmp_path: Any) -> None:
         assert stats.memory_bytes > 0 and stats.cpu_seconds_total >= 0
     finally:
         backend.shutdown()
+
+
+def test_engine_choice_says_why_docker_is_not_used(monkeypatch: Any, caplog: Any, tmp_path: Any) -> None:
+    """auto says in one log line why it fell back; --engine docker without the client names the package."""
+    import logging
+    import sys
+
+    import pytest
+
+    from aci_widgets.emulator.config import EmulatorHome
+    from aci_widgets.emulator.runtime.engine import EngineUnavailable
+    from aci_widgets.emulator.runtime.select import choose_engine, make_engine
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
+    with caplog.at_level(logging.WARNING, logger="aci_widgets.emulator.runtime.select"):
+        assert choose_engine("auto") == "process"
+    assert f"no Docker API answers at unix://{tmp_path}/no-daemon.sock" in caplog.text
+    monkeypatch.setitem(sys.modules, "docker", None)  # as if the docker package were not installed
+    with pytest.raises(EngineUnavailable, match=r"needs the docker package: pip install 'aci-widgets\[docker\]'"):
+        make_engine("docker", EmulatorHome(tmp_path / "home"), lambda *args: None, kill_grace_seconds=1)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aci_widgets.emulator.runtime.select"):
+        assert choose_engine("auto") == "process"
+    assert "the docker package is not installed" in caplog.text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from .docker_engine import docker_answers
 from .engine import ENGINE_CHOICES, ENGINE_ENV, Engine, EngineUnavailable, ExitCallback
 from .process_engine import ProcessEngine
+
+logger = logging.getLogger(__name__)
 
 
 def choose_engine(requested: str | None = None) -> str:
@@ -17,11 +20,27 @@ def choose_engine(requested: str | None = None) -> str:
         raise ValueError(f"unknown engine '{choice}': use one of {', '.join(ENGINE_CHOICES)}")
     if choice != "auto":
         return choice
-    return "docker" if docker_answers() else "process"
+    if docker_answers():
+        return "docker"
+    logger.warning("engine auto: %s; containers run as local processes (--engine process)", _why_not_docker())
+    return "process"
+
+
+def _why_not_docker() -> str:
+    try:
+        import docker  # noqa: F401
+    except ImportError:
+        return "the docker package is not installed (pip install 'aci-widgets[docker]')"
+    return f"no Docker API answers at {os.environ.get('DOCKER_HOST') or 'the default socket'}"
 
 
 def make_engine(name: str, home: Any, on_exit: ExitCallback, *, kill_grace_seconds: float) -> Engine:
     if name == "docker":
+        try:
+            import docker  # noqa: F401 - only to tell a missing client from a daemon that does not answer
+        except ImportError:
+            raise EngineUnavailable("the Docker engine needs the docker package: pip install 'aci-widgets[docker]' "
+                                    "(or use --engine process)") from None
         try:
             from .docker_engine import DockerEngine
 
