@@ -30,14 +30,14 @@ LIST_COLUMNS = ("name", "resource_group", "location", "provisioning_state", "sta
                 # added with issue 18 (after the contract's columns): where users look for them
                 "sku", "identity", "volumes", "subnet")
 INSTANCE_VIEW_COLUMNS = ("container", "image", "state", "detail_status", "start_time", "finish_time", "exit_code",
-                         "restart_count", "cpu", "memory_gb", "ports", "mounts")
+                         "restart_count", "cpu", "memory_gb", "ports", "mounts", "init")
 EVENTS_COLUMNS = ("container", "name", "type", "count", "first_timestamp", "last_timestamp", "message")
 
 # `str` is pandas' own default for text: object in pandas 2, the string dtype in pandas 3.
 TEXT: Any = str
 TIMESTAMP = "datetime64[ns, UTC]"
 _NUMERIC = {"containers": "int64", "cpu": "float64", "memory_gb": "float64", "exit_code": "Int64",
-            "restart_count": "Int64", "count": "Int64"}
+            "restart_count": "Int64", "count": "Int64", "init": "bool"}
 _TIMESTAMPS = {"start_time", "finish_time", "first_timestamp", "last_timestamp"}
 
 _EMPTY: Mapping[str, Any] = {}
@@ -92,13 +92,17 @@ def list_frame(groups: Iterable[Mapping[str, Any]], *, live_states: Mapping[str,
 
 
 def instance_view_frame(group: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per container of a GET answer: its current state, times, exit code and restarts.
+    """One row per container of a GET answer: its current state, times, exit code and restarts; the init
+    containers first (they run first, ``init`` True: no ports or resources of their own, so those are empty).
 
     Times are UTC Timestamps (NaT when absent); ``exit_code`` and ``restart_count`` are nullable Int64,
     ``<NA>`` when the container has not run (or the JSON came from a list, which has no instance view).
     """
     columns: dict[str, list[Any]] = {name: [] for name in INSTANCE_VIEW_COLUMNS}
-    for container in (group.get("properties") or _EMPTY).get("containers") or ():
+    props_of_group = group.get("properties") or _EMPTY
+    every = [(c, True) for c in props_of_group.get("initContainers") or ()] + \
+            [(c, False) for c in props_of_group.get("containers") or ()]
+    for container, init in every:
         props = container.get("properties") or _EMPTY
         view = props.get("instanceView") or _EMPTY
         current = view.get("currentState") or _EMPTY
@@ -115,6 +119,7 @@ def instance_view_frame(group: Mapping[str, Any]) -> pd.DataFrame:
         columns["memory_gb"].append(_float(requests.get("memoryInGB")))
         columns["ports"].append(_ports_text(props.get("ports"), None, ""))
         columns["mounts"].append(mounts_text(props))
+        columns["init"].append(init)
     return _frame(columns)
 
 
@@ -133,7 +138,7 @@ def events_frame(group: Mapping[str, Any]) -> pd.DataFrame:
             columns["message"].append(event.get("message") or "")
 
     props = group.get("properties") or _EMPTY
-    for container in props.get("containers") or ():
+    for container in [*(props.get("initContainers") or ()), *(props.get("containers") or ())]:
         view = (container.get("properties") or _EMPTY).get("instanceView") or _EMPTY
         add(container.get("name") or "", view.get("events") or ())
     add("", (props.get("instanceView") or _EMPTY).get("events") or ())
@@ -145,6 +150,20 @@ def events_frame(group: Mapping[str, Any]) -> pd.DataFrame:
 PROPERTY_LABELS = ("Name", "Resource group", "Location", "Provisioning state", "State", "OS type", "Restart policy",
                    "IP address", "FQDN", "Ports", "CPU (cores)", "Memory (GB)", "Estimated cost", "Tags",
                    "SKU", "Identity", "Volumes", "Mounts", "Virtual network", "Init containers", "Zones")
+
+
+def init_container_text(container: Mapping[str, Any]) -> str:
+    """``setup (Terminated, exit 5, 2 restarts)``: an init container's name and how it ended, as far as known."""
+    view = (container.get("properties") or _EMPTY).get("instanceView") or _EMPTY
+    current = view.get("currentState") or _EMPTY
+    parts = [str(current.get("state") or "")] if current.get("state") else []
+    if current.get("exitCode") is not None:
+        parts.append(f"exit {current['exitCode']}")
+    restarts = view.get("restartCount") or 0
+    if restarts:
+        parts.append(f"{restarts} restart{'s' if restarts != 1 else ''}")
+    name = str(container.get("name") or "")
+    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
@@ -177,7 +196,7 @@ def group_properties(group: Mapping[str, Any]) -> dict[str, str]:
                             for c in (group.get("properties") or _EMPTY).get("containers") or ()
                             if (c.get("properties") or _EMPTY).get("volumeMounts")),
         "Virtual network": row["subnet"],
-        "Init containers": ", ".join(str(c.get("name") or "") for c in
+        "Init containers": ", ".join(init_container_text(c) for c in
                                      (group.get("properties") or _EMPTY).get("initContainers") or ()),
         "Zones": ", ".join(map(str, group.get("zones") or ())),
     }

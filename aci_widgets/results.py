@@ -82,6 +82,15 @@ class GroupDetails:
             codes[container.get("name", "")] = current.get("exitCode")
         return codes
 
+    @property
+    def init_exit_codes(self) -> dict[str, int | None]:
+        """The init containers' exit codes (None while one runs or has not run): a non-zero one stopped the group."""
+        codes: dict[str, int | None] = {}
+        for container in self.properties_json.get("initContainers", []):
+            current = ((container.get("properties") or {}).get("instanceView") or {}).get("currentState") or {}
+            codes[container.get("name", "")] = current.get("exitCode")
+        return codes
+
     @cached_property
     def instance_view(self) -> pd.DataFrame:
         from .frames import instance_view_frame
@@ -149,25 +158,32 @@ class TaskResult:
         return self.state == "Succeeded"
 
     def failure_reasons(self) -> dict[str, str]:
-        """For each container that failed (exit code not 0): the message of its last event that has one
-        (``exec: "nosuchbinary": no such file or directory``), so the reason sits beside the exit code."""
+        """For each container (init containers too) that failed (exit code not 0): the message of its last
+        Warning event (``exec: "nosuchbinary": no such file or directory``), else its state's detail status
+        (``Error``), so the reason sits beside the exit code."""
         reasons: dict[str, str] = {}
-        failed = [c for c, code in self.exit_codes.items() if code not in (0, None)]
+        codes = {**self.details.init_exit_codes, **self.exit_codes}
+        failed = [c for c, code in codes.items() if code not in (0, None)]
         if not failed:
             return reasons
-        events = self.details.events
+        events, view = self.details.events, self.details.instance_view
         for container in failed:
-            rows = events[(events["container"] == container) & (events["message"].astype(str).str.strip() != "")] \
-                if len(events) else events
-            if len(rows):
-                warnings = rows[rows["type"] == "Warning"]
-                reasons[container] = str((warnings if len(warnings) else rows).iloc[-1]["message"]).strip()
+            warnings = events[(events["container"] == container) & (events["type"] == "Warning")
+                              & (events["message"].astype(str).str.strip() != "")] if len(events) else events
+            detail = view[view["container"] == container]["detail_status"] if len(view) else view
+            if len(warnings):
+                reasons[container] = str(warnings.iloc[-1]["message"]).strip()
+            elif len(detail) and str(detail.iloc[0]).strip():
+                reasons[container] = str(detail.iloc[0]).strip()
         return reasons
 
     def summary(self) -> str:
         reasons = self.failure_reasons()
-        codes = ", ".join(f"{c}: exit {code}" + (f" ({reasons[c]})" if c in reasons else "")
-                          for c, code in self.exit_codes.items())
+        failed_init = [(c, code) for c, code in self.details.init_exit_codes.items() if code not in (0, None)]
+        codes = ", ".join([f"init {c}: exit {code}" + (f" ({reasons[c]})" if c in reasons else "")
+                           for c, code in failed_init] +
+                          [f"{c}: exit {code}" + (f" ({reasons[c]})" if c in reasons else "")
+                           for c, code in self.exit_codes.items()])
         late = " (still running at the timeout)" if self.timed_out else ""
         return f"{self.name} {self.state or 'unknown'} in {self.elapsed:.1f} s{late}; {codes}"
 

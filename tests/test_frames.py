@@ -228,6 +228,27 @@ def test_no_environment_value_in_any_frame(build: Any) -> None:
     assert SENTINEL not in build(group).to_csv()
 
 
+def test_init_containers_show_how_they_ended() -> None:
+    """An init container that failed is visible: a row of the instance view, its events, the properties line."""
+    from aci_widgets.frames import events_frame, group_properties, instance_view_frame
+
+    ended = {"currentState": {"state": "Terminated", "exitCode": 5, "detailStatus": "Error",
+                              "startTime": "2026-12-01T10:00:00Z", "finishTime": "2026-12-01T10:00:01Z"},
+             "restartCount": 2, "events": [{"name": "Started", "type": "Normal", "count": 3,
+                                            "lastTimestamp": "2026-12-01T10:00:00Z", "message": "Started container"}]}
+    group = {"name": "g", "properties": {
+        "initContainers": [{"name": "setup", "properties": {"image": "alpine", "instanceView": ended}}],
+        "containers": [{"name": "app", "properties": {"image": "alpine", "instanceView": {
+            "currentState": {"state": "Waiting", "detailStatus": "PodInitializing"}, "restartCount": 0}}}]}}
+    view = instance_view_frame(group)
+    setup = view[view["init"]].iloc[0]
+    assert (setup["container"], setup["state"], setup["exit_code"], setup["restart_count"]) == (
+        "setup", "Terminated", 5, 2)
+    assert view[~view["init"]]["state"].tolist() == ["Waiting"]
+    assert events_frame(group)["container"].tolist() == ["setup"]
+    assert group_properties(group)["Init containers"] == "setup (Terminated, exit 5, 2 restarts)"
+
+
 def test_volumes_mounts_and_identity_are_where_users_look() -> None:
     from aci_widgets.frames import group_properties, instance_view_frame
 
@@ -246,7 +267,9 @@ def test_volumes_mounts_and_identity_are_where_users_look() -> None:
     assert row["volumes"] == "out (azureFile share@acct), src (gitRepo https://github.com/a/b)"
     assert row["identity"] == "SystemAssigned, UserAssigned: id-pull" and row["sku"] == "Standard"
     assert row["subnet"] == "vnet1/aci"
-    assert instance_view_frame(group)["mounts"].iloc[0] == "out:/mnt/out, src:/src (ro)"
+    view = instance_view_frame(group)
+    assert list(view["container"]) == ["init", "app"] and list(view["init"]) == [True, False]  # init runs first
+    assert view["mounts"].iloc[1] == "out:/mnt/out, src:/src (ro)"
     shown = group_properties(group)
     assert shown["Mounts"] == "app: out:/mnt/out, src:/src (ro)" and shown["Init containers"] == "init"
     assert shown["Zones"] == "1" and "TOKEN" not in str(shown)

@@ -18,7 +18,7 @@ LIST_COLUMNS = ["name", "resource_group", "location", "provisioning_state", "sta
                 "containers", "images", "cpu", "memory_gb", "ip", "fqdn", "ports",
                 "sku", "identity", "volumes", "subnet"]  # the last four added with issue 18 (add, never rename)
 IV_COLUMNS = ["container", "image", "state", "detail_status", "start_time", "finish_time", "exit_code",
-              "restart_count", "cpu", "memory_gb", "ports", "mounts"]
+              "restart_count", "cpu", "memory_gb", "ports", "mounts", "init"]  # init: init containers' rows
 
 
 def test_single_container_group_with_public_ip_and_fqdn(session):
