@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 PANELS = (("CpuUsage", "CPU (millicores)", 1.0), ("MemoryUsage", "Memory (MiB)", 1.0 / 2**20))
 
 
+def value_limits(values: Any) -> tuple[float, float]:
+    """(0, top) with 15% headroom over the largest value, so that a line at its maximum (a container at its
+    CPU quota) is not drawn on the frame's top edge; (0, 1) with no values."""
+    top = float(values.max()) if values is not None and len(values) else 0.0
+    return 0.0, (top * 1.15 if top > 0 else 1.0)
+
+
 def plot_metrics(frame: pd.DataFrame, *, title: str | None = None, width: float = 8.0, height: float = 4.5,
                  window: tuple[Any, Any] | None = None) -> Figure:
     """``window`` (start, end) fixes the time axis (the query's span); else it spans the points, at least
@@ -33,11 +40,16 @@ def plot_metrics(frame: pd.DataFrame, *, title: str | None = None, width: float 
             ax.plot(part["time"], part["value"] * scale, marker="o", markersize=3, label=container or "group")
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(*value_limits(rows["value"] * scale if not rows.empty else None))
         if ax.get_lines():
             ax.legend(loc="upper left", fontsize="small")
         else:
             ax.text(0.5, 0.5, "no samples yet", transform=ax.transAxes, ha="center", va="center", alpha=0.6)
+    if window is None and frame.empty:
+        import pandas
+
+        now = pandas.Timestamp.now(tz="UTC")  # not 1970: an empty axis still shows the last minutes
+        window = (now - timedelta(minutes=10), now)
     if window is None and not frame.empty:
         first, last = frame["time"].min(), frame["time"].max()
         window = (first - timedelta(minutes=1), last + timedelta(minutes=1)) if first == last else (first, last)

@@ -273,3 +273,20 @@ def test_volumes_mounts_and_identity_are_where_users_look() -> None:
     shown = group_properties(group)
     assert shown["Mounts"] == "app: out:/mnt/out, src:/src (ro)" and shown["Init containers"] == "init"
     assert shown["Zones"] == "1" and "TOKEN" not in str(shown)
+
+
+def test_metrics_plot_leaves_headroom_and_a_real_time_axis() -> None:
+    """A container at its CPU quota is not drawn on the top edge; an empty frame's axis is not at 1970."""
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    from aci_widgets.metrics_plot import plot_metrics
+
+    times = pd.to_datetime(["2026-12-01T10:00:00Z", "2026-12-01T10:01:00Z"], utc=True)
+    frame = pd.DataFrame({"time": list(times) * 2, "container": ["c"] * 4,
+                          "metric": ["CpuUsage", "CpuUsage", "MemoryUsage", "MemoryUsage"],
+                          "value": [999.0, 1000.0, 200 * 2**20, 200 * 2**20]})
+    cpu_axis, memory_axis = plot_metrics(frame).get_axes()
+    assert cpu_axis.get_ylim()[1] >= 1100 and memory_axis.get_ylim()[1] >= 220  # MiB
+    empty = plot_metrics(frame.iloc[0:0]).get_axes()[-1]
+    assert mdates.num2date(empty.get_xlim()[0]).year >= 2026
