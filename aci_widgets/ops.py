@@ -138,8 +138,10 @@ class GroupOperations:
         """Validate ``spec`` (no request if it is invalid), create it, and by default wait for it."""
         spec.validate()
         rg = self.calls.resource_group(resource_group or spec.resource_group)
-        if self.calls.backend == "local":
-            self.ensure_resource_group(rg)
+        if self.calls.backend == "local" and self._create_missing_resource_group(rg):
+            # a convenience of the local backend only: say so, since Azure answers ResourceGroupNotFound
+            self.calls.connection.notify(f"aci-widgets: created resource group {rg} in the local emulator (on "
+                                         f"Azure it must exist first: %aci create-rg {rg})")
         body = spec.to_arm(location_default=self.calls.location or "eastus")
         self.terminal.forget(self.calls.group_path(rg, spec.name))
         with self.calls.errors(f"create {spec.name}"):
@@ -325,11 +327,17 @@ class GroupOperations:
     def ensure_resource_group(self, name: str | None = None, location: str | None = None) -> str:
         """Create the resource group if it does not exist yet; returns its name."""
         rg = self.calls.resource_group(name)
-        with self.calls.errors(f"resource group {rg}"):
-            if not self.calls.rm.resource_groups.check_existence(rg):
-                body = {"location": location or self.calls.location or "eastus"}
-                self.calls.rm.resource_groups.create_or_update(rg, body)
+        self._create_missing_resource_group(rg, location)
         return rg
+
+    def _create_missing_resource_group(self, rg: str, location: str | None = None) -> bool:
+        """True when ``rg`` did not exist and was created."""
+        with self.calls.errors(f"resource group {rg}"):
+            if self.calls.rm.resource_groups.check_existence(rg):
+                return False
+            self.calls.rm.resource_groups.create_or_update(rg, {"location": location or self.calls.location
+                                                                or "eastus"})
+        return True
 
     def delete_resource_group(self, name: str | None = None, *, wait: bool = True) -> None:
         """Delete a resource group and every container group in it."""

@@ -166,3 +166,18 @@ def test_logs_follow_stops_cleanly_on_interrupt(rg, unique_name, run):
     assert "tick" in shown.out
     assert shown.out.splitlines()[-1] == "--- stopped following: interrupted (the container goes on running) ---"
     assert "Traceback" not in shown.text and "KeyboardInterrupt" not in shown.text
+
+
+def test_local_backend_says_when_it_creates_a_missing_resource_group(rg, unique_name, run):
+    """A convenience of the local backend only (Azure answers ResourceGroupNotFound): never silent."""
+    assert run("%aci use local").success
+    fresh = f"{rg}-made"
+    try:
+        shown = run(f"%aci create {unique_name} -g {fresh} --image {HELLO}")
+        assert shown.success, shown.text
+        assert (f"created resource group {fresh} in the local emulator (on Azure it must exist first: "
+                f"%aci create-rg {fresh})") in shown.text
+        again = run(f"%aci create {unique_name}-b -g {fresh} --image {HELLO}")
+        assert again.success and "created resource group" not in again.text  # it exists now
+    finally:
+        aci_widgets.default_session().delete_resource_group(fresh)
