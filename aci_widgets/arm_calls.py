@@ -23,7 +23,7 @@ from .errors import (
     NotFound,
     OperationFailed,
 )
-from .tuning import Tuning
+from .tuning import Tuning, is_loopback
 
 CI_API_VERSION = "2023-05-01"
 PROVIDER = "providers/Microsoft.ContainerInstance/containerGroups"
@@ -112,8 +112,17 @@ class ArmCalls:
             raise OperationFailed(self.scrub(arm_message(exc, with_code=False)), code=arm_code(exc),
                                   status_code=exc.status_code) from None
         except ServiceRequestError as exc:
-            raise BackendUnavailable(self.scrub(f"{what}: cannot reach the service: {first_line(str(exc))}")) \
+            hint = ""
+            if self._local_endpoint() and "refused" in str(exc).lower():
+                hint = " (the local emulator is not running: %aci use local starts it, or aci-emulator start)"
+            raise BackendUnavailable(self.scrub(f"{what}: cannot reach the service: {first_line(str(exc))}{hint}")) \
                 from None
+
+    def _local_endpoint(self) -> bool:
+        """True when the clients talk to this machine (the emulator: the local backend or its auth file)."""
+        if self.backend == "local":
+            return True
+        return is_loopback(str(getattr(getattr(self.ci, "_client", None), "_base_url", "") or ""))
 
     def scrub(self, text: str) -> str:
         for secret in self.connection.secret_values():

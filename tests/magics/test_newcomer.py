@@ -13,9 +13,11 @@ import sys
 import threading
 import time
 
+import pytest
 import yaml
 
 import aci_widgets
+from aci_widgets.errors import BackendUnavailable
 from aci_widgets.results import TaskResult
 
 HELLO = "mcr.microsoft.com/azuredocs/aci-helloworld"
@@ -181,3 +183,17 @@ def test_local_backend_says_when_it_creates_a_missing_resource_group(rg, unique_
         assert again.success and "created resource group" not in again.text  # it exists now
     finally:
         aci_widgets.default_session().delete_resource_group(fresh)
+
+
+def test_a_stopped_emulator_is_named_as_the_reason(emulator_tools, tmp_path):
+    """"Connection refused" from the local emulator's port says what to do (found in a new user's trial)."""
+    running = emulator_tools.start_emulator(tmp_path / "home", emulator_tools.free_port(), ())
+    session = aci_widgets.connect(auth_file=running.auth_file, resource_group="rg", quiet=True)
+    session.notify = lambda message: None
+    session.ensure_resource_group("rg")  # a token now, so the next failure is ARM's connection, not the login's
+    emulator_tools.stop_emulator(running)
+    with pytest.raises(BackendUnavailable) as caught:
+        session.list_groups()
+    message = str(caught.value)
+    assert "cannot reach the service" in message and len(message.splitlines()) == 1
+    assert message.endswith("(the local emulator is not running: %aci use local starts it, or aci-emulator start)")
