@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .helpers import MagicsHost
+from .helpers import MagicsHost, NotFoundHint
 
 if TYPE_CHECKING:
     import argparse
@@ -26,8 +26,10 @@ class ExecCommands:
             timeout = float(args.timeout) if args.timeout is not None else 60.0
         except ValueError:
             raise MagicUsage(f"exec: --timeout: {args.timeout!r} is not a number of seconds") from None
-        result = self.m.session().exec(args.name, argv, args.container, resource_group=args.resource_group,
-                                       timeout=timeout)
+        current = self.m.session()
+        with NotFoundHint(current, [args.name], args.resource_group):  # a wrong name lists the groups there are
+            result = current.exec(args.name, argv, args.container, resource_group=args.resource_group,
+                                  timeout=timeout)
         if args.out:
             return result
         print(result.output, end="" if result.output.endswith("\n") or not result.output else "\n")
@@ -35,8 +37,10 @@ class ExecCommands:
         return None
 
     def cmd_metrics(self, args: argparse.Namespace, cell: str | None, secrets: list[str]) -> Any:
-        frame = self.m.session().metrics(args.name, resource_group=args.resource_group, since=args.since,
-                                         interval=args.interval, aggregation=args.aggregation)
+        current = self.m.session()
+        with NotFoundHint(current, [args.name], args.resource_group):
+            frame = current.metrics(args.name, resource_group=args.resource_group, since=args.since,
+                                    interval=args.interval, aggregation=args.aggregation)
         if not args.no_plot:
             self._show_plot(frame, args.name)
         if args.out:

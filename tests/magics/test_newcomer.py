@@ -197,3 +197,9 @@ def test_a_stopped_emulator_is_named_as_the_reason(emulator_tools, tmp_path):
     message = str(caught.value)
     assert "cannot reach the service" in message and len(message.splitlines()) == 1
     assert message.endswith("(the local emulator is not running: %aci use local starts it, or aci-emulator start)")
+
+
+def test_exec_into_a_wrong_name_offers_the_groups_there_are(rg, unique_name, run):
+    assert run(f"%aci create {unique_name} --image {HELLO}").success
+    message = _one_error_line(run(f"%aci exec {unique_name}x -- ls"))
+    assert f"did you mean '{unique_name}'" in message, message
