@@ -138,8 +138,7 @@ class GroupOperations:
         """Validate ``spec`` (no request if it is invalid), create it, and by default wait for it."""
         spec.validate()
         rg = self.calls.resource_group(resource_group or spec.resource_group)
-        if self.calls.backend == "local" and self._create_missing_resource_group(rg):
-            # a convenience of the local backend only: say so, since Azure answers ResourceGroupNotFound
+        if self.calls.backend == "local" and self._create_missing_resource_group(rg):  # Azure: ResourceGroupNotFound
             self.calls.connection.notify(f"aci-widgets: created resource group {rg} in the local emulator (on "
                                          f"Azure it must exist first: %aci create-rg {rg})")
         body = spec.to_arm(location_default=self.calls.location or "eastus")
@@ -330,14 +329,13 @@ class GroupOperations:
         self._create_missing_resource_group(rg, location)
         return rg
 
-    def _create_missing_resource_group(self, rg: str, location: str | None = None) -> bool:
-        """True when ``rg`` did not exist and was created."""
+    def _create_missing_resource_group(self, rg: str, location: str | None = None) -> bool:  # True: created
+        body = {"location": location or self.calls.location or "eastus"}
         with self.calls.errors(f"resource group {rg}"):
-            if self.calls.rm.resource_groups.check_existence(rg):
-                return False
-            self.calls.rm.resource_groups.create_or_update(rg, {"location": location or self.calls.location
-                                                                or "eastus"})
-        return True
+            missing = not self.calls.rm.resource_groups.check_existence(rg)
+            if missing:
+                self.calls.rm.resource_groups.create_or_update(rg, body)
+        return missing
 
     def delete_resource_group(self, name: str | None = None, *, wait: bool = True) -> None:
         """Delete a resource group and every container group in it."""

@@ -63,6 +63,9 @@ def test_an_init_phase_cut_by_a_restart_retries_the_init_container(tmp_path: Pat
     first.create_or_update_resource_group(SUB, RG, {"location": "eastus"})
     _, _, operation_id = first.create_or_update_group(SUB, RG, "resumed", body("OnFailure", ("prep", FIRST_RUN_SLOW)))
     assert wait_for(lambda: running(init_view(first, "resumed")), timeout=15)
+    # Running is said when the process starts, not when its shell has run `touch tried`: on a loaded machine the
+    # kill could come first, and the retry would then sleep too. Wait for the marker itself.
+    assert wait_for(lambda: any(tmp_path.rglob("tried")), timeout=15)
     first.shutdown(kill_processes=True)
 
     second = new_backend(tmp_path)
