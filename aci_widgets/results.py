@@ -76,17 +76,16 @@ class GroupDetails:
 
     @property
     def exit_codes(self) -> dict[str, int | None]:
-        codes: dict[str, int | None] = {}
-        for container in self.properties_json.get("containers", []):
-            current = ((container.get("properties") or {}).get("instanceView") or {}).get("currentState") or {}
-            codes[container.get("name", "")] = current.get("exitCode")
-        return codes
+        return self._exit_codes("containers")
 
     @property
     def init_exit_codes(self) -> dict[str, int | None]:
         """The init containers' exit codes (None while one runs or has not run): a non-zero one stopped the group."""
+        return self._exit_codes("initContainers")
+
+    def _exit_codes(self, kind: str) -> dict[str, int | None]:
         codes: dict[str, int | None] = {}
-        for container in self.properties_json.get("initContainers", []):
+        for container in self.properties_json.get(kind, []):
             current = ((container.get("properties") or {}).get("instanceView") or {}).get("currentState") or {}
             codes[container.get("name", "")] = current.get("exitCode")
         return codes

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -231,6 +231,40 @@ def start_jupyter(app: str, root: Path, base: Path, port: int) -> JupyterServer:
             time.sleep(0.25)
 
 
+@dataclass
+class NotebookPage:
+    """A notebook open in the real browser: its page, the page's JavaScript errors, screenshots by step."""
+
+    context: Any
+    page: Any
+    errors: list[str]
+    shot_path: Callable[[str], Path]
+    kernel_seconds: float = 0.0
+
+    def shot(self, step: str) -> None:
+        self.page.screenshot(path=str(self.shot_path(step)), full_page=False)
+
+    def run_all_cells(self) -> None:
+        """Run > Run All Cells (both front ends have the JupyterLab menu bar)."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        self.page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def open_notebook(browser: Any, server: JupyterServer, url_path: str, shot_path: Callable[[str], Path], *,
+                  step_timeout_ms: int) -> NotebookPage:
+    """Open ``url_path`` (the front end's path + the notebook's name) at 1400x1000 and wait for its kernel."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(step_timeout_ms)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    opened = NotebookPage(context, page, errors, shot_path)
+    page.goto(f"{server.url}{url_path}?token={server.token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    opened.kernel_seconds = server.wait_for_idle_kernel()
+    return opened
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the module (Debian's binary, through playwright)."""
@@ -249,6 +283,12 @@ def browser() -> Iterator[Any]:
             instance.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture(name="open_notebook")
+def _open_notebook_fixture() -> Any:
+    """``open_notebook(browser, server, url_path, shot_path, step_timeout_ms=...)`` -> NotebookPage."""
+    return open_notebook
 
 
 @pytest.fixture(name="start_jupyter")

@@ -91,31 +91,20 @@ def _console_and_metrics_tabs(cell: Any, shot: Any) -> None:
 
 @pytest.mark.parametrize(("app", "path"), [("lab", "/lab/tree/"), ("notebook", "/notebooks/")],
                          ids=["jupyterlab", "notebook7"])
-def test_quickstart_in_the_browser(app: str, path: str, browser: Any, start_jupyter: Any, notebook_emulator: Any,
-                                   notebook_root: Path, tmp_path: Path) -> None:
+def test_quickstart_in_the_browser(app: str, path: str, browser: Any, start_jupyter: Any, open_notebook: Any,
+                                   notebook_emulator: Any, notebook_root: Path, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     started = time.monotonic()
     server = start_jupyter(app, notebook_root, tmp_path / "jupyter", notebook_emulator.tools.free_port())
     timings["server"] = time.monotonic() - started
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
-
-    def shot(step: str) -> None:
-        page.screenshot(path=str(ARTIFACTS / f"{app}-{step}.png"), full_page=False)
-
+    opened = open_notebook(browser, server, f"{path}{NOTEBOOK_NAME}", lambda step: ARTIFACTS / f"{app}-{step}.png",
+                           step_timeout_ms=STEP_TIMEOUT_MS)
+    context, page, page_errors, shot = opened.context, opened.page, opened.errors, opened.shot
+    timings["kernel"] = opened.kernel_seconds
     try:
-        page.goto(f"{server.url}{path}{NOTEBOOK_NAME}?token={server.token}")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        timings["kernel"] = server.wait_for_idle_kernel()
-
-        # Run > Run All Cells (both front ends have the JupyterLab menu bar).
         mark = time.monotonic()
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        opened.run_all_cells()
         # The last cell prints this once everything above it has run (its source holds the text too:
         # look in the outputs only).
         page.locator(".jp-OutputArea-output", has_text="CLEAN_UP is False").first.wait_for(

@@ -88,28 +88,18 @@ def _focus_is_in(page: Any, cell: Any) -> bool:
 @pytest.mark.parametrize(("app", "path"), [("lab", "/lab/tree/"), ("notebook", "/notebooks/")],
                          ids=["jupyterlab", "notebook7"])
 def test_arrow_keys_select_rows_and_leave_the_notebook_alone(app: str, path: str, browser: Any,
-                                                             start_jupyter: Any, notebook_emulator: Any,
-                                                             tmp_path: Path) -> None:
+                                                             start_jupyter: Any, open_notebook: Any,
+                                                             notebook_emulator: Any, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     root = tmp_path / "root"
     root.mkdir()
     _notebook(root)
     server = start_jupyter(app, root, tmp_path / "jupyter", notebook_emulator.tools.free_port())
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
-
-    def shot(step: str) -> None:
-        page.screenshot(path=str(ARTIFACTS / f"keys-{app}-{step}.png"), full_page=False)
-
+    opened = open_notebook(browser, server, f"{path}{NOTEBOOK_NAME}",
+                           lambda step: ARTIFACTS / f"keys-{app}-{step}.png", step_timeout_ms=STEP_TIMEOUT_MS)
+    context, page, page_errors, shot = opened.context, opened.page, opened.errors, opened.shot
     try:
-        page.goto(f"{server.url}{path}{NOTEBOOK_NAME}?token={server.token}")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        server.wait_for_idle_kernel()
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        opened.run_all_cells()
         ready = page.locator(".jp-OutputArea-output", has_text=READY)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         ready.or_(errors).first.wait_for(timeout=RUN_ALL_TIMEOUT_MS)
