@@ -9,6 +9,7 @@ process may be left.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -243,6 +244,24 @@ class NotebookPage:
 
     def shot(self, step: str) -> None:
         self.page.screenshot(path=str(self.shot_path(step)), full_page=False)
+
+    @contextlib.contextmanager
+    def guard(self, app: str, server: JupyterServer, emulator: NotebookEmulator, resource_group: str) -> Iterator[None]:
+        """Around a test's steps: a screenshot on failure; then the page, the server and the test's resource group
+        closed whatever happened; on success, no container process may be left."""
+        try:
+            yield
+        except Exception:
+            self.shot("failure")
+            raise
+        finally:
+            self.context.close()
+            server.stop()
+            # The next front end starts from nothing (the quickstart keeps its groups: CLEAN_UP = False).
+            if emulator.server_pid() is not None:
+                emulator.delete_resource_group(resource_group)
+        left = emulator.wait_for_no_containers()
+        assert not left, f"processes left after the {app} run:\n{emulator.describe_processes(left)}"
 
     def run_all_cells(self) -> None:
         """Run > Run All Cells (both front ends have the JupyterLab menu bar)."""

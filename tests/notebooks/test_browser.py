@@ -100,9 +100,9 @@ def test_quickstart_in_the_browser(app: str, path: str, browser: Any, start_jupy
     timings["server"] = time.monotonic() - started
     opened = open_notebook(browser, server, f"{path}{NOTEBOOK_NAME}", lambda step: ARTIFACTS / f"{app}-{step}.png",
                            step_timeout_ms=STEP_TIMEOUT_MS)
-    context, page, page_errors, shot = opened.context, opened.page, opened.errors, opened.shot
+    page, page_errors, shot = opened.page, opened.errors, opened.shot
     timings["kernel"] = opened.kernel_seconds
-    try:
+    with opened.guard(app, server, notebook_emulator, RESOURCE_GROUP):
         mark = time.monotonic()
         opened.run_all_cells()
         # The last cell prints this once everything above it has run (its source holds the text too:
@@ -197,14 +197,3 @@ def test_quickstart_in_the_browser(app: str, path: str, browser: Any, start_jupy
             assert not page_errors, page_errors
         timings["total"] = time.monotonic() - started
         print(f"{app}: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
-    except Exception:
-        shot("failure")
-        raise
-    finally:
-        context.close()
-        server.stop()
-        # The next front end starts from nothing: the notebook kept its groups (CLEAN_UP = False).
-        if notebook_emulator.server_pid() is not None:
-            notebook_emulator.delete_resource_group(RESOURCE_GROUP)
-    left = notebook_emulator.wait_for_no_containers()
-    assert not left, f"processes left after the {app} run:\n{notebook_emulator.describe_processes(left)}"

@@ -97,8 +97,8 @@ def test_arrow_keys_select_rows_and_leave_the_notebook_alone(app: str, path: str
     server = start_jupyter(app, root, tmp_path / "jupyter", notebook_emulator.tools.free_port())
     opened = open_notebook(browser, server, f"{path}{NOTEBOOK_NAME}",
                            lambda step: ARTIFACTS / f"keys-{app}-{step}.png", step_timeout_ms=STEP_TIMEOUT_MS)
-    context, page, page_errors, shot = opened.context, opened.page, opened.errors, opened.shot
-    try:
+    page, page_errors, shot = opened.page, opened.errors, opened.shot
+    with opened.guard(app, server, notebook_emulator, RESOURCE_GROUP):
         opened.run_all_cells()
         ready = page.locator(".jp-OutputArea-output", has_text=READY)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
@@ -207,13 +207,3 @@ def test_arrow_keys_select_rows_and_leave_the_notebook_alone(app: str, path: str
         shot("5-arrow-on-the-notebook")
         if app == "lab":  # Notebook 7 logs one harmless schema error on every load (reference/browser-testing.md)
             assert not page_errors, page_errors
-    except Exception:
-        shot("failure")
-        raise
-    finally:
-        context.close()
-        server.stop()
-        if notebook_emulator.server_pid() is not None:
-            notebook_emulator.delete_resource_group(RESOURCE_GROUP)
-    left = notebook_emulator.wait_for_no_containers()
-    assert not left, f"processes left after the {app} run:\n{notebook_emulator.describe_processes(left)}"
