@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..errors import ArmError
-from ..runtime.engine import ExecNotRunnable
+from ..runtime.engine import CommandNotRunnable
 
 if TYPE_CHECKING:
     from ..state.backend import Backend
@@ -79,7 +79,7 @@ async def _exec(websocket: WebSocket, backend: Backend, ticket: Ticket) -> None:
     except ArmError as error:
         await _refuse(websocket, error)
         return
-    except ExecNotRunnable as failure:
+    except CommandNotRunnable as failure:
         await websocket.send_bytes(failure.message.encode() + b"\r\n")
         await _close(websocket, 1000)
         return

@@ -31,6 +31,7 @@ from typing import Any
 from .docker_exec import DockerExecSession
 from .docker_probe import ContainerProbe
 from .engine import (
+    CommandNotRunnable,
     ContainerStats,
     ExecSession,
     ExitCallback,
@@ -41,7 +42,7 @@ from .engine import (
     RunSpec,
     home_id,
 )
-from .process import CommandNotRunnable, render_log
+from .process import render_log
 
 logger = logging.getLogger(__name__)
 LABEL = "org.aci-emulator"

@@ -59,12 +59,23 @@ class ContainerStats:
     at: float
 
 
-class ExecNotRunnable(Exception):
-    """An exec's command could not be started (not found, not executable); ``message`` says so as runc does."""
+class CommandNotRunnable(Exception):
+    """A container's command, or an exec's, could not be executed at all (not found, not executable).
+    ``exit_code`` is the shell's (127, 126); ``message`` says so as runc does (``runc_failure``)."""
 
-    def __init__(self, message: str):
+    def __init__(self, exit_code: int, message: str):
         super().__init__(message)
+        self.exit_code = exit_code
         self.message = message
+
+
+def runc_failure(argv: list[str], reason: str, *, exec_into: bool = False) -> str:
+    """runc's words for a command it cannot start: at a container's start (as Docker and ACI report it in the
+    Failed event) or for an exec into a running one."""
+    executable = argv[0] if argv else ""
+    lead = "exec failed: " if exec_into else ("failed to create containerd task: failed to create shim task: OCI "
+                                              "runtime create failed: runc create failed: ")
+    return f"{lead}unable to start container process: exec: \"{executable}\": {reason}"
 
 
 class EngineUnavailable(RuntimeError):

@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import procfs
+from .engine import CommandNotRunnable, RunHandle, runc_failure
 from .tree import RunCgroup, join_cgroups, kill_trees
 
 logger = logging.getLogger(__name__)
@@ -48,25 +49,6 @@ MAX_LINE_BYTES = 16 * 1024
 DEFAULT_KILL_GRACE_SECONDS = 2.0
 
 ExitCallback = Callable[..., None]  # (run_uid, exit_code, finished_at, oom_killed)
-
-
-class CommandNotRunnable(Exception):
-    """The command could not be executed at all (not found, not executable). ``exit_code`` is the shell's."""
-
-    def __init__(self, exit_code: int, message: str):
-        super().__init__(message)
-        self.exit_code = exit_code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class RunHandle:
-    """What the backend records about a started process (enough for a later emulator to find it)."""
-
-    run_uid: str
-    pid: int
-    start_ticks: int | None
-    started_at: datetime
 
 
 @dataclass(eq=False)
@@ -240,11 +222,11 @@ class ProcessRuntime:
                 argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True, preexec_fn=preexec)  # noqa: PLW1509
         except FileNotFoundError as error:
-            raise CommandNotRunnable(127, _exec_failure(argv, "no such file or directory", error)) from error
+            raise CommandNotRunnable(127, runc_failure(argv, "no such file or directory")) from error
         except PermissionError as error:
-            raise CommandNotRunnable(126, _exec_failure(argv, "permission denied", error)) from error
+            raise CommandNotRunnable(126, runc_failure(argv, "permission denied")) from error
         except OSError as error:
-            raise CommandNotRunnable(126, _exec_failure(argv, error.strerror or str(error), error)) from error
+            raise CommandNotRunnable(126, runc_failure(argv, error.strerror or str(error))) from error
         started_at = utc_now()
         start_ticks = read_start_ticks(process.pid)
         assert process.stdout is not None
@@ -477,9 +459,3 @@ def _private_dirs(path: Path) -> None:
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another run made it meanwhile
             folder.mkdir(mode=0o700)
-
-
-def _exec_failure(argv: list[str], reason: str, error: OSError) -> str:
-    executable = argv[0] if argv else ""
-    return (f"failed to create containerd task: failed to create shim task: OCI runtime create failed: "
-            f"runc create failed: unable to start container process: exec: \"{executable}\": {reason}")

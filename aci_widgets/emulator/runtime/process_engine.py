@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import (
+    CommandNotRunnable,
     ContainerStats,
     ExecSession,
     ExitCallback,
@@ -28,9 +29,10 @@ from .engine import (
     Recovered,
     RunHandle,
     RunSpec,
+    runc_failure,
 )
 from .images import catalogue
-from .process import CommandNotRunnable, ProcessRuntime, _private_dirs, read_log
+from .process import ProcessRuntime, _private_dirs, read_log
 from .process_exec import ProcessExecSession, namespace_entry
 from .process_stats import proc_usage
 from .sandbox import bwrap_argv, bwrap_path, sandbox_kind
@@ -198,13 +200,8 @@ def _check_executable(argv: list[str], path: str, cwd: Path) -> None:
     if "/" in program:
         found = str(cwd / program) if not program.startswith("/") else program
         if not os.path.exists(found):
-            raise CommandNotRunnable(127, _exec_failure(argv, "no such file or directory"))
+            raise CommandNotRunnable(127, runc_failure(argv, "no such file or directory"))
         if not os.access(found, os.X_OK) or os.path.isdir(found):
-            raise CommandNotRunnable(126, _exec_failure(argv, "permission denied"))
+            raise CommandNotRunnable(126, runc_failure(argv, "permission denied"))
     elif shutil.which(program, path=path) is None:
-        raise CommandNotRunnable(127, _exec_failure(argv, "no such file or directory"))
-
-
-def _exec_failure(argv: list[str], reason: str) -> str:
-    return (f"failed to create containerd task: failed to create shim task: OCI runtime create failed: "
-            f"runc create failed: unable to start container process: exec: \"{argv[0] if argv else ''}\": {reason}")
+        raise CommandNotRunnable(127, runc_failure(argv, "no such file or directory"))

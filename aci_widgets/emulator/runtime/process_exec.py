@@ -27,7 +27,7 @@ import termios
 import threading
 from pathlib import Path
 
-from .engine import ExecNotRunnable
+from .engine import CommandNotRunnable, runc_failure
 from .tree import descendants, join_cgroups
 
 # What a process of a container inherits when its main process is gone or unreadable (it never is while
@@ -92,7 +92,7 @@ class ProcessExecSession:
                 for fd in (master, slave):
                     if fd >= 0:
                         os.close(fd)
-                raise ExecNotRunnable(_not_runnable(argv, missing))
+                raise CommandNotRunnable(127, runc_failure(argv, missing, exec_into=True))
         procs = list(cgroup_procs or ())
 
         def in_child() -> None:
@@ -114,7 +114,8 @@ class ProcessExecSession:
                     os.close(fd)
             reason = "no such file or directory" if isinstance(error, FileNotFoundError) else (
                 error.strerror or str(error)).lower()
-            raise ExecNotRunnable(_not_runnable(argv, reason)) from None
+            raise CommandNotRunnable(127 if isinstance(error, FileNotFoundError) else 126,
+                                     runc_failure(argv, reason, exec_into=True)) from None
         if tty:
             os.close(slave)
             self._out_fd = master
@@ -212,10 +213,6 @@ class ProcessExecSession:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-
-
-def _not_runnable(argv: list[str], reason: str) -> str:
-    return f"exec failed: unable to start container process: exec: \"{argv[0] if argv else ''}\": {reason}"
 
 
 def _missing_program(argv: list[str], path: str, cwd: Path) -> str | None:

@@ -52,7 +52,7 @@ class SocketsAndMetrics:
 
     def open_socket_exec(self, ticket: Ticket) -> ExecSession:
         """The engine's exec session for an exec ticket whose password matched; ArmError when the container no
-        longer runs. ``ExecNotRunnable`` (process engine) when the command cannot start."""
+        longer runs. ``CommandNotRunnable`` (process engine) when the command cannot start."""
         with self._lock:
             group = self._groups.get(ticket.group_key)
             run_uid, running = self._socket_run(ticket)

@@ -32,9 +32,8 @@ from typing import Any
 from .. import errors
 from ..config import EmulatorHome
 from ..runtime import volumes
-from ..runtime.engine import OOM_DETAIL_STATUS, Engine, ImageUnavailable, home_id
+from ..runtime.engine import OOM_DETAIL_STATUS, CommandNotRunnable, Engine, ImageUnavailable, home_id
 from ..runtime.images.catalogue import ImageNotFound
-from ..runtime.process import CommandNotRunnable
 from .container_groups import ContainerGroups
 from .init_phase import InitPhase
 from .instance_view import (
