@@ -23,6 +23,9 @@ python -m pip install -q --disable-pip-version-check -e ".[test]"
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 && ! command -v bwrap >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null || true
 fi
+if [ "${CI:-}" = "true" ] && ! command -v bwrap >/dev/null 2>&1; then
+  echo "bubblewrap is required in CI (the process engine's sandbox tests) and could not be installed" >&2; exit 1
+fi
 docker_started=""
 if [ "$(id -u)" = "0" ] && { [ "${CI:-}" = "true" ] || [ -x /usr/sbin/dockerd ]; }; then
   if ! scripts/docker/engine.sh status >/dev/null 2>&1; then
