@@ -335,6 +335,34 @@ def ws_tools() -> SimpleNamespace:
                            read_until_closed=read_until_closed)
 
 
+# -- exported specs (tests/api/test_full_group.py, tests/test_spec_full.py) -----------------------------------
+def _fill_secrets(spec: Any, original: Any) -> None:
+    """What the user does with an export's placeholders: each names its field, the real value goes back."""
+    import copy
+
+    from aci_widgets.secrets import Secret
+
+    for mine, theirs in zip(spec.containers + spec.init_containers, original.containers + original.init_containers):
+        mine.env = copy.deepcopy(theirs.env)
+    for mine, theirs in zip(spec.registry_credentials, original.registry_credentials):
+        mine.password = theirs.password
+    for mine, theirs in zip(spec.volumes, original.volumes):
+        mine.secret = copy.deepcopy(theirs.secret)
+        if mine.azure_file is not None:
+            mine.azure_file.storage_account_key = theirs.azure_file.storage_account_key
+    if spec.diagnostics is not None:
+        spec.diagnostics.log_analytics.workspace_key = Secret(
+            original.diagnostics.log_analytics.workspace_key.reveal())
+    for mine, theirs in zip(spec.extensions or [], original.extensions or []):
+        mine.protected_settings = copy.deepcopy(theirs.protected_settings)
+
+
+@pytest.fixture(scope="session")
+def fill_secrets() -> Callable[[Any, Any], None]:
+    """``fill_secrets(exported_spec, original_spec)``: the secrets an export left as placeholders, put back."""
+    return _fill_secrets
+
+
 # -- names and resource groups ---------------------------------------------------------------------
 def _name_prefix(request: pytest.FixtureRequest) -> str:
     prefix = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_")).strip("-")

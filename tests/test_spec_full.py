@@ -113,7 +113,8 @@ def as_aci_returns_it(body: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("label", "name", "body"), EXAMPLE_BODIES, ids=[case[0] for case in EXAMPLE_BODIES])
-def test_export_of_the_created_group_creates_the_same_group(label: str, name: str, body: dict[str, Any]) -> None:
+def test_export_of_the_created_group_creates_the_same_group(label: str, name: str, body: dict[str, Any],
+                                                           fill_secrets: Any) -> None:
     original = GroupSpec.from_dict(body, name=name)
     text = export_group_yaml(as_aci_returns_it(original.to_arm(), name))
     assert "sku" not in body["properties"] or f"sku: {body['properties']['sku']}" in text
@@ -122,21 +123,6 @@ def test_export_of_the_created_group_creates_the_same_group(label: str, name: st
     fill_secrets(back, original)
     back.resource_group = None
     assert back.to_arm() == original.to_arm()
-
-
-def fill_secrets(spec: GroupSpec, original: GroupSpec) -> None:
-    for mine, theirs in zip(spec.containers + spec.init_containers, original.containers + original.init_containers):
-        mine.env = copy.deepcopy(theirs.env)
-    for mine, theirs in zip(spec.registry_credentials, original.registry_credentials):
-        mine.password = theirs.password
-    for mine, theirs in zip(spec.volumes, original.volumes):
-        mine.secret = copy.deepcopy(theirs.secret)
-        if mine.azure_file is not None:
-            mine.azure_file.storage_account_key = theirs.azure_file.storage_account_key
-    if spec.diagnostics is not None:
-        spec.diagnostics.log_analytics.workspace_key = original.diagnostics.log_analytics.workspace_key
-    for mine, theirs in zip(spec.extensions or [], original.extensions or []):
-        mine.protected_settings = copy.deepcopy(theirs.protected_settings)
 
 
 # -- a group with every property set ------------------------------------------------------------------------
